@@ -1,0 +1,3 @@
+from agentwinter_core.cli import main
+
+main()

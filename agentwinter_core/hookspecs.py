@@ -1,0 +1,135 @@
+"""The plugin contract. Every hook agentwinter calls is specified here, with what it receives and returns.
+
+The path of one query, top to bottom::
+
+    REPL line ──> on_command (lines starting with "!")
+             └──> before_query ──> agent loop (tools from register_tools,
+                                    serialize_content for each reply)
+                               ──> cleanup_messages ──> after_response
+
+Implement hooks with ``from agentwinter_core import hookimpl`` and register the module in the entry-point
+group ``agentwinter``. A hook implementation may accept any subset of the arguments listed here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentwinter_core import hookspec
+
+if TYPE_CHECKING:
+    import typer
+
+    from agentwinter_core.state import App, Command, Message, QueryResult
+    from agentwinter_core.tools import Tool
+
+
+@hookspec
+def register_tools(app: App) -> list[Tool]:
+    """Offer tools to the model.
+
+    Called once when the agent is built. Receives the running ``app``. Returns a list of
+    :class:`agentwinter_core.tools.Tool`; results of all plugins are concatenated (a later name
+    replaces an earlier one, so a plugin may override a builtin tool).
+    """
+
+
+@hookspec
+def register_cli_commands(cli: typer.Typer) -> None:
+    """Add sub-commands to the ``agentwinter`` command line.
+
+    Called once while the CLI is built, before arguments are parsed (so also for ``--help``:
+    import heavy modules inside the command functions, not at module level). Receives the root
+    ``typer.Typer``; add commands or sub-apps to it. Returns nothing.
+    """
+
+
+@hookspec
+def register_commands() -> list[Command]:
+    """Describe the ``!name`` commands this plugin handles in ``on_command``.
+
+    Called when ``!help`` is shown and to recognise command lines. Returns a list of
+    :class:`agentwinter_core.state.Command`.
+    """
+
+
+@hookspec
+def startup(app: App) -> None:
+    """The app is built and about to take its first query.
+
+    Called once per run, after configuration is read and before any query. Plugins open
+    connections or prepare state here (lazily: a plugin must not make start-up slow). Returns nothing.
+    """
+
+
+@hookspec
+def shutdown(app: App) -> None:
+    """agentwinter is exiting normally (``exit``, Ctrl-D, end of piped input).
+
+    Called once. Plugins flush or archive state here. Returns nothing.
+    """
+
+
+@hookspec
+def before_query(app: App, query: str) -> None:
+    """A query is about to be sent; the model has not seen it yet.
+
+    Receives the ``app`` and the query text. May load or replace ``app.conversation`` (for example
+    from a session store) and announce it. Must not append the query itself: the core appends it
+    right after this hook. Returns nothing.
+    """
+
+
+@hookspec
+def after_response(app: App, result: QueryResult) -> None:
+    """A query's tool loop has finished (answered, failed or interrupted).
+
+    Receives the ``app`` with ``app.conversation`` already serialized, repaired and cleaned up, and
+    the :class:`agentwinter_core.state.QueryResult` (usage, timing, error). Called after every
+    query, also when the history did not change. Plugins persist or report here. Returns nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def on_command(app: App, name: str, args: str) -> str | None:
+    """Handle a ``!name args`` line typed at the prompt or piped in.
+
+    Receives the ``app``, the command ``name`` without "!" and the rest of the line as ``args``.
+    Returns the text to show (markdown) when this plugin handled the command, or ``None`` to let
+    the next plugin try. The first non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def cleanup_messages(messages: list[Message], app: App) -> list[Message] | None:
+    """Shrink the history before it is stored and sent again.
+
+    Called after every query with the JSON-safe ``messages`` (and the ``app``, for settings and
+    reporting). Returns the list of messages to keep, which must remain a valid conversation
+    (every tool_use answered, roles alternating). The first non-None result wins; the core's
+    default returns the messages unchanged.
+    """
+
+
+@hookspec(firstresult=True)
+def serialize_content(content: list[Any]) -> list[dict[str, Any]] | None:
+    """Turn one API reply's content blocks (SDK objects or dicts) into JSON-safe dicts.
+
+    Called for every assistant reply before it joins the history. Returns a list of dicts the
+    Messages API accepts back verbatim (thinking signatures included). The first non-None result
+    wins; the core's default uses the SDK's generic ``to_dict(mode="json")``.
+    """
+
+
+@hookspec(firstresult=True)
+def dump_json(value: Any) -> bytes | None:
+    """Encode a JSON-safe value to bytes, deterministically (sorted keys, compact).
+
+    Used wherever agentwinter writes JSON (sessions, exports) so one plugin decides the format.
+    Returns the encoded bytes. The first non-None result wins.
+    """
+
+
+def all_hook_names() -> list[str]:
+    """Names of every hook in this contract, in definition order."""
+    return [name for name, value in globals().items() if getattr(value, "agentwinter_spec", None) is not None]

@@ -1,0 +1,64 @@
+"""Reading input: a prompt_toolkit REPL at a terminal, one query per line when piped."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from agentwinter_core.agent import Agent
+from agentwinter_core.config import data_dir
+from agentwinter_core.query import run_command, run_query
+from agentwinter_core.state import App
+
+EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
+
+
+def handle_line(app: App, agent: Agent, line: str) -> bool:
+    """Act on one line of input; False when the person asked to leave."""
+    text = line.strip()
+    if not text:
+        return True
+    if text.lower() in EXIT_WORDS:
+        return False
+    if text.startswith("!"):
+        run_command(app, text)
+    else:
+        run_query(app, agent, text)
+    return True
+
+
+def run_lines(app: App, agent: Agent, lines: Iterable[str]) -> None:
+    """Piped input: every line in order; a Ctrl-C cancels only the query it hits (handled inside)."""
+    for line in lines:
+        if not handle_line(app, agent, line):
+            return
+
+
+def run_interactive(app: App, agent: Agent) -> None:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.key_binding import KeyBindings
+
+    history_file = data_dir() / "history"
+    history_file.parent.mkdir(parents=True, exist_ok=True)
+    keys = KeyBindings()
+
+    @keys.add("escape", "enter")  # Alt-Enter (or Esc then Enter) inserts a newline
+    def _newline(event):  # type: ignore[no-untyped-def]
+        event.current_buffer.insert_text("\n")
+
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)), key_bindings=keys)
+    app.ui.info("agentwinter — ask about this project. !help for commands, Alt-Enter for a new line, Ctrl-D to leave.")
+    while True:
+        try:
+            line = session.prompt("❯ ", multiline=False)
+        except KeyboardInterrupt:
+            continue  # Ctrl-C at the prompt clears the line
+        except EOFError:
+            return
+        if not handle_line(app, agent, line):
+            return
+
+
+def piped_lines() -> Iterable[str]:
+    return (line.rstrip("\n") for line in sys.stdin)

@@ -1,0 +1,17 @@
+# Sourced by scripts/run and scripts/test: makes sure `uv` exists and the workspace venv is current.
+# Works on a fresh Debian machine: uv goes into a private venv, never into the system Python.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export UV_PYTHON_DOWNLOADS=never  # use the machine's python3 (>= 3.11); no toolchain downloads
+
+if ! command -v uv >/dev/null 2>&1; then
+  tools="${XDG_CACHE_HOME:-$HOME/.cache}/agentwinter-tools"
+  if [ ! -x "$tools/bin/uv" ]; then
+    python3 -m venv "$tools"
+    "$tools/bin/pip" install --quiet --disable-pip-version-check uv
+  fi
+  export PATH="$tools/bin:$PATH"
+fi
+
+# Core, every plugin and the test tools, in .venv (see [tool.uv.workspace] in pyproject.toml).
+(cd "$ROOT" && uv sync --all-packages --python python3 --quiet)
