@@ -145,6 +145,8 @@ def describe_api_error(exc: Exception) -> str:
         base = os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
         kind = "timed out talking to" if isinstance(exc, anthropic.APITimeoutError) else "cannot reach"
         return f"{kind} the API at {base}: check your network and try again"
+    if isinstance(exc, anthropic.APIStatusError) and exc.status_code < 300:  # an error event mid-stream
+        return f"the API stream failed: {_api_message(exc)}; try again"
     if isinstance(exc, anthropic.APIStatusError):
         detail = _api_message(exc)
         hints = {

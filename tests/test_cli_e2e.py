@@ -72,7 +72,8 @@ def test_one_shot_failure_exit_code_and_single_line(fake_api, run_cli):
     done = run_cli("-p", "hello")
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr.count("error:") == 1 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == done.stderr.splitlines()
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert "API key was rejected" in done.stderr
 
 
@@ -85,8 +86,9 @@ def test_no_api_key_does_not_stop_the_repl(run_cli):
 
 def test_version_and_plugins_json(run_cli):
     assert run_cli("--version").stdout.startswith("agentwinter ")
-    rows = json.loads(run_cli("plugins", "--json").stdout)
-    by_name = {row["name"]: row for row in rows}
+    listed = run_cli("plugins", "--json", extra_env={"AGENTWINTER_DISABLE_PLUGINS": "serialization"})
+    by_name = {row["name"]: row for row in json.loads(listed.stdout)}
     assert by_name["builtin_tools"]["status"] == "active"
     assert "register_tools" in by_name["builtin_tools"]["hooks"]
-    assert by_name["sessions"]["status"] == "blocked"
+    assert by_name["serialization"]["status"] == "blocked"
+    assert by_name["serialization"]["distribution"] == "agentwinter-serialization"
