@@ -73,6 +73,8 @@ class App:
     conversation: Conversation = field(default_factory=Conversation)
     # Options from the command line that plugins interpret (e.g. {"resume": "name"}).
     options: dict[str, Any] = field(default_factory=dict)
+    # Per-run scratch space of plugins, keyed by plugin name; never persisted.
+    plugin_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""One run's current session: load before a query, save after it, survive a Redis outage."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from agentwinter_core import history
+from agentwinter_core.state import App, Conversation, QueryResult, Usage
+from agentwinter_sessions.document import FORMAT, CorruptSession, Encoder, decode, new_id
+from agentwinter_sessions.settings import Settings, redact
+
+SAVE_ATTEMPTS = 3
+
+
+class Tracker:
+    """Kept in ``app.plugin_state["sessions"]``: what this process knows about its session."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.settings = Settings.load(app.config.section("sessions"), app.ui.warn)
+        self.encoder = Encoder(lambda value: app.pm.hook.dump_json(value=value))
+        self._store: Any = None
+        self.unreachable = False  # warned about an outage, not yet recovered
+        self.reset()
+
+    def reset(self) -> None:
+        self.id: str | None = None
+        self.version = 0  # the version this process last saved or loaded
+        self.created = time.time()
+        self.name = ""
+        self.usage = Usage()
+        self.base_len = 0  # messages before the current query
+        self.warned_long = False
+
+    # ---- Redis, lazily and forgivingly -----------------------------------------------------------
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from agentwinter_sessions.store import Store  # redis loads with the first query only
+
+            self._store = Store(self.settings.redis_url)
+        return self._store
+
+    def call(self, method: str, *args: Any) -> Any:
+        """A store call; on an outage: one warning, then None (the session goes on in memory)."""
+        from agentwinter_sessions.store import Unavailable
+
+        try:
+            result = getattr(self.store, method)(*args)
+        except Unavailable as exc:
+            if not self.unreachable:
+                self.unreachable = True
+                self.app.ui.warn(
+                    f"Redis at {redact(self.settings.redis_url)} is unreachable ({type(exc).__name__}); "
+                    "the session continues in memory and is saved when Redis is back"
+                )
+            raise Offline from exc
+        if self.unreachable:
+            self.unreachable = False
+            self.app.ui.info(f"Redis at {redact(self.settings.redis_url)} is back")
+        return result
+
+    # ---- before a query ---------------------------------------------------------------------------
+    def before_query(self) -> None:
+        conversation = self.app.conversation
+        if self.id is None:
+            self.id = new_id()
+            self.app.conversation = Conversation(metadata=dict(conversation.metadata))
+            self.app.ui.info(f"🆕 New session: {self.id}")
+        else:
+            try:
+                stored = self.call("touch", self.id, self.settings.ttl_seconds)
+                if stored not in (None, self.version):
+                    self._reload()
+            except Offline:
+                pass
+            self.app.ui.info(f"↩️  Resuming session: {self.id} ({len(self.app.conversation.messages)} messages)")
+        self.base_len = len(self.app.conversation.messages)
+
+    def _reload(self) -> None:
+        """Another process saved this session: take its version as ours."""
+        raw = self.call("load", self.id)
+        if raw is None:
+            return
+        try:
+            document = decode(raw)
+        except CorruptSession as exc:
+            self._set_aside(str(exc))
+            return
+        self.adopt(document)
+        self.app.ui.info(f"↻ Session {self.id} was updated by another agentwinter; loaded its latest version")
+
+    def adopt(self, document: dict[str, Any]) -> None:
+        self.id, self.version = document["id"], document["version"]
+        self.name = document.get("name") or ""
+        self.created = float(document.get("created") or time.time())
+        self.usage = Usage.from_api(document["usage"])
+        self.app.conversation = Conversation(document["messages"], document["metadata"])
+
+    def _set_aside(self, reason: str) -> None:
+        target = self.call("quarantine", self.id)
+        self.app.ui.warn(f"session {self.id} could not be used ({reason}); kept as {target}; starting a new one")
+        self.reset()
+        self.id = new_id()
+        self.app.conversation = Conversation()
+        self.app.ui.info(f"🆕 New session: {self.id}")
+
+    # ---- after a query ----------------------------------------------------------------------------
+    def after_response(self, result: QueryResult) -> None:
+        self.usage.add(result.usage)
+        messages = self.app.conversation.messages
+        if not messages or self.id is None:
+            return  # nothing worth keeping yet (e.g. the first query failed)
+        value, meta = self.encode()
+        if len(value) > self.settings.max_bytes:
+            self.app.ui.warn(
+                f"session {self.id} is {len(value):,} bytes, over the {self.settings.max_bytes:,}-byte limit even "
+                "after cleanup: not saved; it continues in memory (start a fresh one with !new)"
+            )
+            return
+        try:
+            self._save(value, meta)
+        except Offline:
+            return
+        self.app.ui.info(f"💾 Session saved (expires in {self.settings.ttl_text()})")
+        if len(messages) > self.settings.warn_messages and not self.warned_long:
+            self.warned_long = True
+            self.app.ui.warn(
+                f"this session has {len(messages)} messages: one feature per session keeps answers "
+                "sharp and cheap — type !new to start fresh"
+            )
+
+    def _save(self, value: bytes, meta: bytes) -> None:
+        for _ in range(SAVE_ATTEMPTS):
+            saved = self.call("save", self.id, self.version, value, self.settings.ttl_seconds, meta)
+            if saved is not None:
+                self.version = saved
+                return
+            self._merge_with_stored()
+            value, meta = self.encode()
+        old = self.id
+        self.id, self.version = new_id(), 0
+        value, meta = self.encode()
+        self.version = self.call("save", self.id, 0, value, self.settings.ttl_seconds, meta) or 0
+        self.app.ui.warn(
+            f"session {old} keeps changing in another agentwinter; this conversation continues as {self.id}"
+        )
+
+    def _merge_with_stored(self) -> None:
+        """Another writer won: put this query's messages on top of what it stored."""
+        mine = self.app.conversation.messages[self.base_len :]
+        raw = self.call("load", self.id)
+        try:
+            document = decode(raw) if raw is not None else None
+        except CorruptSession:
+            document = None
+        if document is None:
+            self.version = 0
+            return
+        self.adopt(document)
+        self.app.conversation.messages = history.repair([*document["messages"], *mine])
+        self.base_len = len(document["messages"])
+
+    def encode(self) -> tuple[bytes, bytes]:
+        messages = self.app.conversation.messages
+        now = time.time()
+        header = {
+            "format": FORMAT,
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "updated": now,
+            "cwd": str(self.app.project_dir),
+            "model": self.app.model,
+            "usage": self.usage.to_dict(),
+            "metadata": self.app.conversation.metadata,
+            "version": self.version + 1,
+        }
+        value = self.encoder.encode(header, messages)
+        summary = {
+            "name": self.name,
+            "messages": len(messages),
+            "first_query": first_query(messages),
+            "created": self.created,
+            "updated": now,
+            "cwd": str(self.app.project_dir),
+            "bytes": len(value),
+            "pid": os.getpid(),
+        }
+        return value, self.app.pm.hook.dump_json(value=summary)
+
+
+class Offline(Exception):
+    """Redis did not answer; already reported to the person."""
+
+
+def first_query(messages: list[dict[str, Any]]) -> str:
+    for message in messages:
+        if message.get("role") == "user":
+            texts = [b.get("text", "") for b in history.blocks(message) if b.get("type") == "text"]
+            if texts:
+                return " ".join(texts)[:80]
+    return ""

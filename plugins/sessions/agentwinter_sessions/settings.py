@@ -1,0 +1,54 @@
+"""Where sessions live and for how long: config file ``[sessions]`` < environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_URL = "redis://localhost:6379/1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = DEFAULT_URL
+    ttl_seconds: int = 45 * 60
+    warn_messages: int = 30
+    max_bytes: int = 16 * 1024 * 1024
+    list_limit: int = 20
+
+    @classmethod
+    def load(cls, table: dict[str, Any], warn: Any) -> Settings:
+        values: dict[str, Any] = {}
+        url = os.environ.get("AGENTWINTER_REDIS_URL") or table.get("redis_url")
+        if url:
+            values["redis_url"] = str(url)
+        if "ttl_minutes" in table:
+            values["ttl_seconds"] = _positive(table["ttl_minutes"], "ttl_minutes", warn, 45) * 60
+        if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):
+            values["ttl_seconds"] = _positive(env_ttl, "AGENTWINTER_SESSION_TTL", warn, 45 * 60)
+        for name in ("warn_messages", "max_bytes", "list_limit"):
+            if name in table:
+                values[name] = _positive(table[name], name, warn, getattr(cls, name))
+        return cls(**values)
+
+    def ttl_text(self) -> str:
+        minutes, seconds = divmod(self.ttl_seconds, 60)
+        return f"{minutes} min" if not seconds else f"{self.ttl_seconds} s"
+
+
+def _positive(value: Any, name: str, warn: Any, default: int) -> int:
+    try:
+        number = int(value)
+        if number > 0:
+            return number
+    except (TypeError, ValueError):
+        pass
+    warn(f"sessions: {name} must be a positive whole number, not {value!r}; using {default}")
+    return default
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced: safe to print."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
