@@ -74,8 +74,9 @@ def shutdown(app: App) -> None:
 def before_query(app: App, query: str) -> None:
     """A query is about to be sent; the model has not seen it yet.
 
-    Receives the ``app`` and the query text. May load or replace ``app.conversation`` (for example
-    from a session store) and announce it. Must not append the query itself: the core appends it
+    Receives the ``app`` and the query text. ``app.conversation`` is empty here: the core keeps no
+    history between queries, so a plugin that remembers (sessions) puts the conversation back,
+    from memory or a store, and announces it. Must not append the query itself: the core appends it
     right after this hook. Returns nothing.
     """
 

@@ -10,11 +10,13 @@ import time
 
 from agentwinter_core import history
 from agentwinter_core.agent import Agent
-from agentwinter_core.state import App, QueryResult
+from agentwinter_core.state import App, Conversation, QueryResult
 
 
 def run_query(app: App, agent: Agent, query: str) -> QueryResult:
     started = time.perf_counter()
+    # The core keeps nothing between queries: memory is a plugin's job (sessions restores it here).
+    app.conversation = Conversation()
     app.pm.hook.before_query(app=app, query=query)
     conversation = app.conversation
     before = list(conversation.messages)

@@ -45,11 +45,27 @@ def make_app(fake_api, project, monkeypatch):
     return make
 
 
+class Memory:
+    """Keeps the conversation between queries, as the sessions plugin does (the core forgets it)."""
+
+    def __init__(self) -> None:
+        self.kept = None
+
+    @hookimpl
+    def before_query(self, app):
+        if self.kept is not None:
+            app.conversation = self.kept
+
+    @hookimpl
+    def after_response(self, app):
+        self.kept = app.conversation
+
+
 def assert_valid(fake_api):
     assert fake_api.violations == []
 
 
-def test_two_queries_with_a_read_file_in_between(fake_api, make_app):
+def test_two_queries_with_a_read_file_in_between_stateless_core(fake_api, make_app):
     fake_api.add(
         fake.tool_use("read_file", {"path": "app.py"}, text="Let me read it."),
         fake.text("There are 3 features."),
@@ -64,10 +80,8 @@ def test_two_queries_with_a_read_file_in_between(fake_api, make_app):
     tool_result = requests[1]["messages"][-1]["content"][0]
     assert tool_result["type"] == "tool_result"
     assert "FEATURES = ['search', 'export', 'sync']" in str(tool_result["content"])
-    # the second query carries the whole first exchange, tool result included
-    assert requests[2]["messages"][:4] == requests[1]["messages"] + [
-        {"role": "assistant", "content": [{"type": "text", "text": "There are 3 features."}]}
-    ]
+    # without a sessions plugin the core remembers nothing: the second query starts from zero
+    assert requests[2]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "what did I ask?"}]}]
     out = app.ui.stdout_text()
     assert "There are 3 features." in out and "You asked about features." in out
     assert "read_file app.py" in app.ui.stderr_text()
@@ -103,7 +117,7 @@ def test_interrupt_during_a_tool_answers_pending_uses(fake_api, make_app):
             return [Tool("slow", "a tool that gets interrupted", {"type": "object"}, interrupting)]
 
     fake_api.add(fake.tool_uses([("slow", {}), ("read_file", {"path": "app.py"})]), fake.text("ok"))
-    app, agent = make_app(SlowTool())
+    app, agent = make_app(SlowTool(), Memory())
     result = run_query(app, agent, "run the slow tool")
     assert result.interrupted
     last = app.conversation.messages[-1]
@@ -113,12 +127,13 @@ def test_interrupt_during_a_tool_answers_pending_uses(fake_api, make_app):
     run_query(app, agent, "try again")
     assert_valid(fake_api)
     sent = fake_api.message_requests()[-1]["messages"][-1]["content"]
+    assert [b["type"] for b in sent] == ["tool_result", "tool_result", "text"]  # merged after the results
     assert sent[-1] == {"type": "text", "text": "try again"}
 
 
 def test_interrupt_while_streaming_discards_the_partial_turn(fake_api, make_app):
     fake_api.add(fake.text("a long answer " * 20, delay=0.05), fake.text("second answer"))
-    app, agent = make_app()
+    app, agent = make_app(Memory())
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
     try:
@@ -134,7 +149,7 @@ def test_interrupt_while_streaming_discards_the_partial_turn(fake_api, make_app)
 
 def test_max_tokens_in_a_tool_use_is_not_kept(fake_api, make_app):
     fake_api.add(fake.max_tokens_cut("read_file"), fake.text("fine"))
-    app, agent = make_app()
+    app, agent = make_app(Memory())
     result = run_query(app, agent, "read everything")
     assert result.stop_reason == "max_tokens"
     assert not any(b.get("type") == "tool_use" for m in app.conversation.messages for b in history.blocks(m))
@@ -155,7 +170,7 @@ def test_max_tokens_in_a_tool_use_is_not_kept(fake_api, make_app):
 )
 def test_api_errors_are_one_line_and_the_conversation_survives(fake_api, make_app, status, kind, expected):
     fake_api.add(fake.text("first answer"))
-    app, agent = make_app()
+    app, agent = make_app(Memory())
     agent._get_client()  # build the client, then make retries instant for the test
     agent._client = agent._client.with_options(max_retries=0)
     run_query(app, agent, "first")

@@ -49,7 +49,8 @@ def test_two_piped_queries_with_a_read_file_in_between(fake_api, run_cli):
     assert "read_file notes.md" in done.stderr
     requests = fake_api.message_requests()
     assert len(requests) == 3
-    assert "The launch date is March 3." in json.dumps(requests[2]["messages"])
+    assert "The launch date is March 3." in json.dumps(requests[1]["messages"])
+    assert len(requests[2]["messages"]) == 1  # sessions disabled: each query starts from zero
     assert fake_api.violations == []
 
 

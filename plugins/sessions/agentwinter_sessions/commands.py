@@ -13,7 +13,6 @@ from agentwinter_sessions.settings import redact
 def new(tracker: Tracker) -> str:
     old = tracker.id
     tracker.reset()
-    tracker.app.conversation.messages = []
     if old is None:
         return "A new session starts with your next query."
     return f"A new session starts with your next query. The previous one, `{old}`, stays until it expires."

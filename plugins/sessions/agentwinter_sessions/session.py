@@ -32,6 +32,7 @@ class Tracker:
         self.name = ""
         self.usage = Usage()
         self.base_len = 0  # messages before the current query
+        self.kept = Conversation()  # this session's history as of the last query (the core forgets it)
         self.warned_long = False
 
     # ---- Redis, lazily and forgivingly -----------------------------------------------------------
@@ -64,19 +65,20 @@ class Tracker:
 
     # ---- before a query ---------------------------------------------------------------------------
     def before_query(self) -> None:
-        conversation = self.app.conversation
         if self.id is None:
             self.id = new_id()
-            self.app.conversation = Conversation(metadata=dict(conversation.metadata))
             self.app.ui.info(f"🆕 New session: {self.id}")
         else:
+            resumed = self.id
+            self.app.conversation = self.kept
             try:
                 stored = self.call("touch", self.id, self.settings.ttl_seconds)
                 if stored not in (None, self.version):
                     self._reload()
             except Offline:
                 pass
-            self.app.ui.info(f"↩️  Resuming session: {self.id} ({len(self.app.conversation.messages)} messages)")
+            if self.id == resumed:  # not replaced by a fresh session after a corrupt value
+                self.app.ui.info(f"↩️  Resuming session: {self.id} ({len(self.app.conversation.messages)} messages)")
         self.base_len = len(self.app.conversation.messages)
 
     def _reload(self) -> None:
@@ -97,22 +99,29 @@ class Tracker:
         self.name = document.get("name") or ""
         self.created = float(document.get("created") or time.time())
         self.usage = Usage.from_api(document["usage"])
-        self.app.conversation = Conversation(document["messages"], document["metadata"])
+        self.kept = self.app.conversation = Conversation(document["messages"], document["metadata"])
 
     def _set_aside(self, reason: str) -> None:
         target = self.call("quarantine", self.id)
         self.app.ui.warn(f"session {self.id} could not be used ({reason}); kept as {target}; starting a new one")
         self.reset()
         self.id = new_id()
-        self.app.conversation = Conversation()
+        self.app.conversation = self.kept
         self.app.ui.info(f"🆕 New session: {self.id}")
 
     # ---- after a query ----------------------------------------------------------------------------
     def after_response(self, result: QueryResult) -> None:
         self.usage.add(result.usage)
+        self.kept = self.app.conversation
         messages = self.app.conversation.messages
         if not messages or self.id is None:
             return  # nothing worth keeping yet (e.g. the first query failed)
+        if len(messages) > self.settings.warn_messages and not self.warned_long:
+            self.warned_long = True
+            self.app.ui.warn(
+                f"this session has {len(messages)} messages: one feature per session keeps answers "
+                "sharp and cheap — type !new to start fresh"
+            )
         value, meta = self.encode()
         if len(value) > self.settings.max_bytes:
             self.app.ui.warn(
@@ -125,12 +134,6 @@ class Tracker:
         except Offline:
             return
         self.app.ui.info(f"💾 Session saved (expires in {self.settings.ttl_text()})")
-        if len(messages) > self.settings.warn_messages and not self.warned_long:
-            self.warned_long = True
-            self.app.ui.warn(
-                f"this session has {len(messages)} messages: one feature per session keeps answers "
-                "sharp and cheap — type !new to start fresh"
-            )
 
     def _save(self, value: bytes, meta: bytes) -> None:
         for _ in range(SAVE_ATTEMPTS):

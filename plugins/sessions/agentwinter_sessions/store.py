@@ -2,7 +2,7 @@
 
 Keys (db 1 by default):
 - ``agentwinter:session:<id>``: the JSON document, with the sliding TTL;
-- ``agentwinter:sessions:index``: sorted set, member id, score = expiry (server clock) — listing
+- ``agentwinter:sessions:index``: sorted set, member id, score = expiry (server clock, microseconds) — listing
   never needs KEYS or SCAN, and sliding TTLs make it a recency order too;
 - ``agentwinter:sessions:meta``: hash id -> small JSON summary for listings;
 - ``agentwinter:sessions:versions``: hash id -> version, so a compare-and-set never decodes the
@@ -32,7 +32,7 @@ Unavailable = (redis.ConnectionError, redis.TimeoutError)
 TOUCH = """
 if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then return false end
 local now = redis.call('TIME')
-redis.call('ZADD', KEYS[2], tonumber(now[1]) + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[2], tonumber(now[1]) + tonumber(now[2]) / 1e6 + tonumber(ARGV[2]), ARGV[1])
 return redis.call('HGET', KEYS[3], ARGV[1]) or '0'
 """
 
@@ -43,7 +43,7 @@ local current = redis.call('HGET', KEYS[2], ARGV[1])
 if current and current ~= ARGV[2] and redis.call('EXISTS', KEYS[1]) == 1 then return {0, current} end
 redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
 local now = redis.call('TIME')
-redis.call('ZADD', KEYS[3], tonumber(now[1]) + tonumber(ARGV[5]), ARGV[1])
+redis.call('ZADD', KEYS[3], tonumber(now[1]) + tonumber(now[2]) / 1e6 + tonumber(ARGV[5]), ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return {1, ARGV[3]}
