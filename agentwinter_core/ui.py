@@ -30,13 +30,21 @@ class UI:
 
     # one-line messages -------------------------------------------------------------------------
     def info(self, message: str) -> None:
-        self.status_console.print(Text(message, style="dim" if self.interactive else ""))
+        self._line(self.status_console, message, "dim" if self.interactive else "")
 
     def warn(self, message: str) -> None:
-        self.err.print(Text(f"warning: {message}", style="yellow"))
+        self._line(self.err, f"warning: {message}", "yellow")
 
     def error(self, message: str) -> None:
-        self.err.print(Text(f"error: {message}", style="bold red"))
+        self._line(self.err, f"error: {message}", "bold red")
+
+    @staticmethod
+    def _line(console: Console, message: str, style: str) -> None:
+        if console.is_terminal:
+            console.print(Text(message, style=style))
+        else:  # no styling to do: skip rich's renderer, which costs more than a Redis round trip
+            console.file.write(message + "\n")
+            console.file.flush()
 
     def output(self, text: str) -> None:
         """Command output (markdown): rendered in a terminal, plain when piped."""

@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import orjson
 import pytest
 from agentwinter_sessions import tracker
 from agentwinter_sessions.document import decode
@@ -14,6 +15,7 @@ from agentwinter_sessions.document import decode
 from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command, run_query
+from agentwinter_core.state import Conversation, QueryResult, Usage
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
 
@@ -234,3 +236,48 @@ def test_long_session_warning_and_size_limit(env, fake_api, redis_server):
     assert err(app).count("type !new to start fresh") == 1
     run_query(app, agent, "third")
     assert len(fake_api.message_requests()[-1]["messages"]) == 5  # history kept in memory
+
+
+def test_incremental_saves_store_exactly_the_whole_document(env, redis_server):
+    """Saves send only changed bytes; whatever the edit, Redis ends up holding the full, valid document."""
+    app, _ = make_app(env)
+    sessions = tracker(app)
+    client = redis_server.client(1)
+    writes = []
+    record = sessions.encoder.saved
+    sessions.encoder.saved = lambda write: (writes.append(write), record(write))
+
+    def query(edit):
+        app.conversation = Conversation()
+        sessions.before_query()
+        edit(app.conversation.messages)
+        sessions.after_response(QueryResult("q", Usage(), 0.0))
+        assert orjson.loads(client.get(session_key(app)))["messages"] == app.conversation.messages
+        assert client.strlen(session_key(app)) == writes[-1].length
+        return writes[-1]
+
+    def turn(n: int, size: int):
+        return [
+            {"role": "user", "content": [{"type": "text", "text": f"question {n}"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "a" * size}]},
+        ]
+
+    def shrink(index: int, text: str):
+        def edit(messages):
+            messages[index] = {**messages[index], "content": [{"type": "text", "text": text}]}
+
+        return edit
+
+    assert not query(lambda m: m.extend(turn(0, 5000))).incremental  # a new key: the whole value
+    assert query(lambda m: m.extend(turn(1, 300))).incremental  # an appended turn: only the tail
+    assert query(shrink(1, "a" * 4990)).incremental  # 10 bytes shorter: padded, still a tail write
+    assert not query(shrink(1, "short")).incremental  # much shorter: whole value again
+    assert query(lambda m: m.extend(turn(2, 10))).incremental
+    assert query(lambda m: None).incremental  # no change: just the header
+    client.append(session_key(app), b"}junk")  # a length we did not write: the store refuses the tail
+    write = query(lambda m: m.extend(turn(3, 10)))
+    assert write.incremental and orjson.loads(client.get(session_key(app)))["version"] == sessions.version
+    client.delete(session_key(app))  # expired: the next save writes the whole value
+    query(lambda m: m.extend(turn(4, 10)))
+    assert decode(client.get(session_key(app)))["messages"] == app.conversation.messages
+    assert client.keys("agentwinter:upload:*") == []  # upload keys are renamed, never left behind

@@ -1,8 +1,10 @@
 """The stored form of a session: one JSON document per key, readable with ``redis-cli GET``.
 
-``{"format": 1, "id", "name", "created", "updated", "cwd", "model", "usage", "metadata", "version",
-"messages": [...]}`` — "messages" last, so the document can be assembled from per-message bytes that
-were encoded once and cached (a message dict is never edited in place, only replaced).
+``{"messages": [...], "created", "cwd", "format": 1, "id", "metadata", "model", "name", "updated", "usage",
+"version"}`` — "messages" first, so a query that only adds messages rewrites just the tail of the value
+(the new messages and the small header after them) instead of sending the whole session again. Each
+message is encoded once and cached for as long as the same object is kept (a message dict is never edited
+in place, only replaced — cleanup replaces the ones it shrinks).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,6 +22,10 @@ from agentwinter_core.state import Message
 
 FORMAT = 1
 Dump = Callable[[Any], bytes]
+OPEN, CLOSE = b'{"messages":[', b"],"
+# A tail shorter than what it overwrites is padded with spaces (valid trailing JSON whitespace); more
+# padding than this is not worth keeping: the whole value is rewritten instead.
+MAX_PADDING = 1024
 
 
 class CorruptSession(Exception):
@@ -30,23 +37,81 @@ def new_id(now: float | None = None) -> str:
     return f"session-{stamp}-{secrets.token_hex(4)}"
 
 
+@dataclass
+class Write:
+    """One save's bytes: ``tail`` goes at ``offset`` of a value that is ``previous`` bytes long in Redis
+    (``previous`` None: unknown, write the whole value)."""
+
+    parts: list[bytes]
+    head: bytes
+    offset: int
+    tail: bytes
+    previous: int | None
+    length: int  # of the value after this write
+
+    @property
+    def whole(self) -> bytes:
+        return OPEN + b",".join(self.parts) + CLOSE + self.head[1:]
+
+    @property
+    def incremental(self) -> bool:
+        return self.previous is not None
+
+
 class Encoder:
-    """Builds document bytes, encoding each message once for as long as the same object is kept."""
+    """Builds a save's bytes from per-message bytes, knowing which of them Redis already holds."""
 
     def __init__(self, dump: Dump) -> None:
         self.dump = dump
-        self._cache: dict[int, tuple[Message, bytes]] = {}  # id(message) -> (message kept alive, bytes)
+        self._stored: list[bytes] = []  # per-message bytes of the value in Redis, when known
+        self._stored_length: int | None = None
+        self._last: tuple[list[Message], list[bytes]] = ([], [])  # the previous encode's messages and bytes
 
-    def encode(self, header: dict[str, Any], messages: list[Message]) -> bytes:
-        parts, cache = [], {}
-        for message in messages:
-            hit = self._cache.get(id(message))
-            encoded = hit[1] if hit and hit[0] is message else self.dump(message)
-            cache[id(message)] = (message, encoded)
-            parts.append(encoded)
-        self._cache = cache  # drop what left the history
+    def encode(self, header: dict[str, Any], messages: list[Message]) -> Write:
+        parts = self._parts(messages)
         head = self.dump(header)
-        return head[:-1] + b',"messages":[' + b",".join(parts) + b"]}"
+        length = len(OPEN) + sum(map(len, parts)) + max(len(parts) - 1, 0) + len(CLOSE) + len(head) - 1
+        kept = common_prefix(parts, self._stored)  # messages Redis already holds byte for byte
+        if kept == 0 or self._stored_length is None:
+            return Write(parts, head, 0, b"", None, length)
+        offset = len(OPEN) + sum(map(len, parts[:kept])) + kept - 1
+        tail = (b"," if kept < len(parts) else b"") + b",".join(parts[kept:]) + CLOSE + head[1:]
+        padding = self._stored_length - (offset + len(tail))
+        if padding > MAX_PADDING:
+            return Write(parts, head, 0, b"", None, length)
+        if padding > 0:
+            tail, length = tail + b" " * padding, self._stored_length
+        return Write(parts, head, offset, tail, self._stored_length, length)
+
+    def saved(self, write: Write) -> None:
+        """``write`` is what Redis now holds."""
+        self._stored, self._stored_length = write.parts, write.length
+
+    def forget(self) -> None:
+        """What Redis holds is unknown (another writer, an outage, an expiry): next save is whole."""
+        self._stored, self._stored_length = [], None
+
+    def _parts(self, messages: list[Message]) -> list[bytes]:
+        # Histories mostly grow at the end: reuse the previous encode's bytes position by position,
+        # then by identity (both lists are alive here, so equal ids mean the same object).
+        last, last_parts = self._last
+        same = common_prefix(last, messages)
+        parts = last_parts[:same]
+        if same < len(messages):
+            elsewhere = {id(message): part for message, part in zip(last, last_parts, strict=True)}
+            parts += [elsewhere.get(id(message)) or self.dump(message) for message in messages[same:]]
+        self._last = (list(messages), parts)
+        return parts
+
+
+def common_prefix(mine: list[Any], theirs: list[Any]) -> int:
+    """How many leading items are the very same objects."""
+    count = 0
+    for a, b in zip(mine, theirs, strict=False):
+        if a is not b:
+            break
+        count += 1
+    return count
 
 
 def decode(raw: bytes) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentwinter_core import history
 from agentwinter_core.state import App, Conversation, QueryResult, Usage
-from agentwinter_sessions.document import FORMAT, CorruptSession, Encoder, decode, new_id
+from agentwinter_sessions.document import FORMAT, CorruptSession, Encoder, Write, decode, new_id
 from agentwinter_sessions.settings import Settings, redact
 
 SAVE_ATTEMPTS = 3
@@ -34,6 +34,7 @@ class Tracker:
         self.base_len = 0  # messages before the current query
         self.kept = Conversation()  # this session's history as of the last query (the core forgets it)
         self.warned_long = False
+        self.encoder.forget()
 
     # ---- Redis, lazily and forgivingly -----------------------------------------------------------
     @property
@@ -73,7 +74,9 @@ class Tracker:
             self.app.conversation = self.kept
             try:
                 stored = self.call("touch", self.id, self.settings.ttl_seconds)
-                if stored not in (None, self.version):
+                if stored is None:  # expired or lost: the next save writes the whole value
+                    self.encoder.forget()
+                elif stored != self.version:
                     self._reload()
             except Offline:
                 pass
@@ -122,31 +125,35 @@ class Tracker:
                 f"this session has {len(messages)} messages: one feature per session keeps answers "
                 "sharp and cheap — type !new to start fresh"
             )
-        value, meta = self.encode()
-        if len(value) > self.settings.max_bytes:
+        write, meta = self.encode()
+        if write.length > self.settings.max_bytes:
             self.app.ui.warn(
-                f"session {self.id} is {len(value):,} bytes, over the {self.settings.max_bytes:,}-byte limit even "
+                f"session {self.id} is {write.length:,} bytes, over the {self.settings.max_bytes:,}-byte limit even "
                 "after cleanup: not saved; it continues in memory (start a fresh one with !new)"
             )
             return
         try:
-            self._save(value, meta)
+            self._save(write, meta)
         except Offline:
+            self.encoder.forget()  # the write may or may not have happened
             return
         self.app.ui.info(f"💾 Session saved (expires in {self.settings.ttl_text()})")
 
-    def _save(self, value: bytes, meta: bytes) -> None:
+    def _save(self, write: Write, meta: bytes) -> None:
         for _ in range(SAVE_ATTEMPTS):
-            saved = self.call("save", self.id, self.version, value, self.settings.ttl_seconds, meta)
+            saved = self.call("save", self.id, self.version, write, self.settings.ttl_seconds, meta)
             if saved is not None:
                 self.version = saved
+                self.encoder.saved(write)
                 return
+            self.encoder.forget()
             self._merge_with_stored()
-            value, meta = self.encode()
+            write, meta = self.encode()
         old = self.id
         self.id, self.version = new_id(), 0
-        value, meta = self.encode()
-        self.version = self.call("save", self.id, 0, value, self.settings.ttl_seconds, meta) or 0
+        write, meta = self.encode()
+        self.version = self.call("save", self.id, 0, write, self.settings.ttl_seconds, meta) or 0
+        self.encoder.saved(write)
         self.app.ui.warn(
             f"session {old} keeps changing in another agentwinter; this conversation continues as {self.id}"
         )
@@ -166,7 +173,7 @@ class Tracker:
         self.app.conversation.messages = history.repair([*document["messages"], *mine])
         self.base_len = len(document["messages"])
 
-    def encode(self) -> tuple[bytes, bytes]:
+    def encode(self) -> tuple[Write, bytes]:
         messages = self.app.conversation.messages
         now = time.time()
         header = {
@@ -181,7 +188,7 @@ class Tracker:
             "metadata": self.app.conversation.metadata,
             "version": self.version + 1,
         }
-        value = self.encoder.encode(header, messages)
+        write = self.encoder.encode(header, messages)
         summary = {
             "name": self.name,
             "messages": len(messages),
@@ -189,10 +196,10 @@ class Tracker:
             "created": self.created,
             "updated": now,
             "cwd": str(self.app.project_dir),
-            "bytes": len(value),
+            "bytes": write.length,
             "pid": os.getpid(),
         }
-        return value, self.app.pm.hook.dump_json(value=summary)
+        return write, self.app.pm.hook.dump_json(value=summary)
 
 
 class Offline(Exception):
