@@ -132,3 +132,28 @@ def test_count_tokens_and_recording(fake_api, client):
     assert counted.input_tokens > 0
     assert fake_api.requests[-1].path == "/v1/messages/count_tokens"
     assert fake_api.requests[-1].headers["anthropic-version"]
+
+
+def test_thinking_is_bound_to_the_history_before_it(fake_api, client):
+    """Like the real API: edit a message before a thinking block (e.g. summarize a tool result) and the
+    block is refused; drop the thinking and the same history is accepted."""
+    fake_api.add(fake.tool_use("read", {}), fake.with_thinking(fake.text("done"), "so the answer is"))
+    _, first = stream(client, [{"role": "user", "content": "go"}])
+    use = first.content[0].to_dict(mode="json")
+    history = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": [use]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "long output"}]},
+    ]
+    _, second = stream(client, history)
+    history += [
+        {"role": "assistant", "content": [b.to_dict(mode="json") for b in second.content]},
+        {"role": "user", "content": "and now?"},
+    ]
+    stream(client, history)
+    assert fake_api.violations == []
+    history[2] = {**history[2], "content": [{**history[2]["content"][0], "content": "[Summarized: long]"}]}
+    with pytest.raises(anthropic.BadRequestError, match="bound to a different conversation"):
+        stream(client, history)
+    history[3] = {**history[3], "content": [b for b in history[3]["content"] if b["type"] != "thinking"]}
+    stream(client, history)

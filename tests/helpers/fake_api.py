@@ -51,18 +51,46 @@ def tool_use(name: str, tool_input: dict[str, Any], text: str | None = None) -> 
     return tool_uses([(name, tool_input)], text=text)
 
 
-def signature(thought: str) -> str:
-    return hmac.new(_SECRET, thought.encode(), hashlib.sha256).hexdigest()
+def signature(thought: str, prefix: list[dict[str, Any]] | None = None) -> str:
+    """A thinking block's signature, bound (like the real API's) to the exact messages before it."""
+    return _sign(digest(prefix or []), thought)
+
+
+def _sign(prefix_digest: str, thought: str) -> str:
+    return hmac.new(_SECRET, (prefix_digest + thought).encode(), hashlib.sha256).hexdigest()
+
+
+def redacted_data(thought: str, prefix: list[dict[str, Any]] | None = None) -> str:
+    return f"redacted-{digest(prefix or [])}-{signature(thought, prefix)}"
+
+
+def digest(messages: list[dict[str, Any]]) -> str:
+    running = hashlib.sha256()
+    for message in messages:
+        running.update(json.dumps(message, sort_keys=True, separators=(",", ":")).encode())
+    return running.hexdigest()[:16]
 
 
 def with_thinking(reply: Reply, thought: str, redacted: bool = False) -> Reply:
-    """The reply preceded by a (signed) thinking block, or a redacted one."""
+    """The reply preceded by a thinking block (or a redacted one), signed when it is sent."""
     block = (
-        {"type": "redacted_thinking", "data": "redacted-" + signature(thought)}
+        {"type": "redacted_thinking", "data": redacted_data(thought), "thought": thought}
         if redacted
-        else {"type": "thinking", "thinking": thought, "signature": signature(thought)}
+        else {"type": "thinking", "thinking": thought, "signature": ""}
     )
     return replace(reply, content=[block, *reply.content])
+
+
+def _signed(content: list[dict[str, Any]], prefix: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sign the reply's thinking for the request's history, as the real API does."""
+    signed = []
+    for block in content:
+        if block["type"] == "thinking":
+            block = {**block, "signature": signature(block["thinking"], prefix)}
+        elif block["type"] == "redacted_thinking" and "thought" in block:
+            block = {"type": "redacted_thinking", "data": redacted_data(block["thought"], prefix)}
+        signed.append(block)
+    return signed
 
 
 def max_tokens_cut(tool_name: str) -> Reply:
@@ -95,8 +123,10 @@ def validate(body: dict[str, Any]) -> None:
     if not isinstance(messages, list) or not messages:
         raise Invalid("messages: at least one message is required")
     seen_ids: set[str] = set()
+    running = hashlib.sha256()
     for index, message in enumerate(messages):
-        _check_message(index, message, messages[index - 1] if index else None, seen_ids)
+        _check_message(index, message, messages[index - 1] if index else None, seen_ids, running.hexdigest()[:16])
+        running.update(json.dumps(message, sort_keys=True, separators=(",", ":")).encode())
     if messages[-1]["role"] == "assistant" and _ids_of(messages[-1], "tool_use"):
         raise Invalid(f"messages.{len(messages) - 1}: the final assistant message cannot end with `tool_use`")
 
@@ -111,7 +141,9 @@ def _ids_of(message: dict[str, Any], kind: str) -> list[str]:
     return [b.get(key) for b in _blocks(message) if b.get("type") == kind]
 
 
-def _check_message(index: int, message: Any, previous: dict[str, Any] | None, seen: set[str]) -> None:
+def _check_message(
+    index: int, message: Any, previous: dict[str, Any] | None, seen: set[str], prefix_digest: str
+) -> None:
     where = f"messages.{index}"
     if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
         raise Invalid(f"{where}.role: Input should be 'user' or 'assistant'")
@@ -128,11 +160,11 @@ def _check_message(index: int, message: Any, previous: dict[str, Any] | None, se
     if not isinstance(content, list) or not content:
         raise Invalid(f"{where}: all messages must have non-empty content")
     for number, block in enumerate(content):
-        _check_block(f"{where}.content.{number}", role, block, seen)
+        _check_block(f"{where}.content.{number}", role, block, seen, prefix_digest)
     _check_pairing(where, message, previous)
 
 
-def _check_block(where: str, role: str, block: Any, seen: set[str]) -> None:
+def _check_block(where: str, role: str, block: Any, seen: set[str], prefix_digest: str) -> None:
     if not isinstance(block, dict) or "type" not in block:
         raise Invalid(f"{where}: each content block must be an object with a type")
     kind = block["type"]
@@ -152,10 +184,11 @@ def _check_block(where: str, role: str, block: Any, seen: set[str]) -> None:
             raise Invalid(f"{where}.input: Input should be a valid dictionary")
     if kind == "tool_result":
         _check_result_content(where, block.get("content", ""))
-    if kind == "thinking" and block.get("signature") != signature(str(block.get("thinking", ""))):
-        raise Invalid(f"{where}: Invalid `signature` in `thinking` block")
-    if kind == "redacted_thinking" and not str(block.get("data", "")).startswith("redacted-"):
-        raise Invalid(f"{where}: Invalid `data` in `redacted_thinking` block")
+    # A thinking block is bound to the exact history before its message: edit that, and it is refused.
+    if kind == "thinking" and block.get("signature") != _sign(prefix_digest, str(block.get("thinking", ""))):
+        raise Invalid(f"{where}: Invalid `signature` in `thinking` block (bound to a different conversation)")
+    if kind == "redacted_thinking" and not str(block.get("data", "")).startswith(f"redacted-{prefix_digest}-"):
+        raise Invalid(f"{where}: Invalid `data` in `redacted_thinking` block (bound to a different conversation)")
 
 
 def _check_result_content(where: str, content: Any) -> None:
@@ -338,6 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.fake.next_reply(body)
         if reply.status != 200:
             return self._error(reply.status, reply.error_type, reply.error_message)
+        reply = replace(reply, content=_signed(reply.content, body["messages"]))
         message = _message(body, reply, self.fake.usage(body))
         return self._stream(message, reply) if body.get("stream") else self._json(200, message)
 
