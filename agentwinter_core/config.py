@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,9 @@ def load_config(path: Path | None = None, **flags: Any) -> Config:
     config.tables = tables
     core = tables.get("agentwinter", {}) if isinstance(tables.get("agentwinter"), dict) else {}
     config.model = str(core.get("model", config.model))
-    config.max_tokens = _positive_int(core.get("max_tokens", config.max_tokens), config)
+    config.max_tokens = positive_int(
+        core.get("max_tokens", config.max_tokens), "max_tokens", DEFAULT_MAX_TOKENS, config.problems.append
+    )
     config.allow_shell = bool(core.get("allow_shell", config.allow_shell))
     if env_model := os.environ.get("AGENTWINTER_MODEL"):
         config.model = env_model
@@ -73,8 +76,15 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
         return {}
 
 
-def _positive_int(value: Any, config: Config) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    config.problems.append(f"max_tokens must be a positive integer, not {value!r}; using {DEFAULT_MAX_TOKENS}")
-    return DEFAULT_MAX_TOKENS
+def positive_int(value: Any, name: str, default: int, warn: Callable[[str], None]) -> int:
+    """``value`` (a TOML integer or an environment string) as a positive whole number; otherwise one
+    warning naming the setting, and ``default``. Shared by the core and plugins for their settings."""
+    if not isinstance(value, bool):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number > 0 and str(number) == str(value).strip():
+            return number
+    warn(f"{name} must be a positive whole number, not {value!r}; using {default}")
+    return default

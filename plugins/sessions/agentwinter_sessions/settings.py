@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agentwinter_core.config import positive_int
+
 DEFAULT_URL = "redis://localhost:6379/1"
 
 
@@ -25,28 +27,17 @@ class Settings:
         if url:
             values["redis_url"] = str(url)
         if "ttl_minutes" in table:
-            values["ttl_seconds"] = _positive(table["ttl_minutes"], "ttl_minutes", warn, 45) * 60
+            values["ttl_seconds"] = positive_int(table["ttl_minutes"], "sessions: ttl_minutes", 45, warn) * 60
         if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):
-            values["ttl_seconds"] = _positive(env_ttl, "AGENTWINTER_SESSION_TTL", warn, 45 * 60)
+            values["ttl_seconds"] = positive_int(env_ttl, "AGENTWINTER_SESSION_TTL", 45 * 60, warn)
         for name in ("warn_messages", "max_bytes", "list_limit"):
             if name in table:
-                values[name] = _positive(table[name], name, warn, getattr(cls, name))
+                values[name] = positive_int(table[name], f"sessions: {name}", getattr(cls, name), warn)
         return cls(**values)
 
     def ttl_text(self) -> str:
         minutes, seconds = divmod(self.ttl_seconds, 60)
         return f"{minutes} min" if not seconds else f"{self.ttl_seconds} s"
-
-
-def _positive(value: Any, name: str, warn: Any, default: int) -> int:
-    try:
-        number = int(value)
-        if number > 0:
-            return number
-    except (TypeError, ValueError):
-        pass
-    warn(f"sessions: {name} must be a positive whole number, not {value!r}; using {default}")
-    return default
 
 
 def redact(url: str) -> str:

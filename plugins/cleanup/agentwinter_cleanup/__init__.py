@@ -1,0 +1,45 @@
+"""agentwinter plugin ``cleanup``: keeps the context bounded without fighting the prompt cache.
+
+The hooks are ``trylast`` defaults: any other installed plugin's ``cleanup_messages`` wins. The work is
+in ``policies.py`` (pure functions), ``settings.py`` and ``report.py`` (what was removed, ``!context``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentwinter_core import hookimpl
+from agentwinter_core.state import App, Command, Message
+
+__version__ = "0.1.0"
+
+
+def settings(app: App) -> Any:  # -> Settings, read once per run
+    from agentwinter_cleanup.settings import Settings
+
+    if "cleanup" not in app.plugin_state:
+        app.plugin_state["cleanup"] = Settings.load(app.config.section("cleanup"), app.ui.warn)
+    return app.plugin_state["cleanup"]
+
+
+@hookimpl(trylast=True)
+def cleanup_messages(messages: list[Message], app: App) -> list[Message]:
+    from agentwinter_cleanup import policies, report
+
+    outcome = policies.run(settings(app), messages)
+    report.record(app, outcome)
+    return outcome.messages
+
+
+@hookimpl
+def register_commands() -> list[Command]:
+    return [Command("context", "what cleanup has removed from this conversation so far")]
+
+
+@hookimpl
+def on_command(app: App, name: str) -> str | None:
+    if name != "context":
+        return None
+    from agentwinter_cleanup import report
+
+    return report.context(app, settings(app))
