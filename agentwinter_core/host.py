@@ -1,6 +1,8 @@
 """The plugin host: one pluggy manager with the defaults and every installed plugin.
 
-Defaults are registered first and marked ``trylast``, so any installed plugin overrides them.
+Defaults are marked ``trylast`` and registered *after* the installed plugins: pluggy calls the
+trylast implementations registered later after those registered earlier, so any installed plugin
+overrides them — even a plugin whose own implementation is a ``trylast`` default (like cleanup's).
 Installed plugins come from the entry-point group ``agentwinter``; names listed in
 ``AGENTWINTER_DISABLE_PLUGINS`` are blocked before their module is imported.
 """
@@ -73,14 +75,14 @@ def disabled_plugin_names(environ: dict[str, str] | None = None) -> set[str]:
 
 
 def build_plugin_manager(disabled: set[str] | None = None, warn: Warn = _stderr_warning) -> PluginManager:
-    """The manager for one run: defaults, then entry points, minus the disabled names."""
+    """The manager for one run: entry points, then the defaults, minus the disabled names."""
     pm = PluginManager(warn)
     for name in disabled if disabled is not None else disabled_plugin_names():
         pm.set_blocked(name)
+    _load_entry_points(pm)
     for name, module in DEFAULT_PLUGINS.items():
         if not pm.is_blocked(name):
             pm.register(importlib.import_module(module), name=name)
-    _load_entry_points(pm)
     return pm
 
 
@@ -91,7 +93,8 @@ def _load_entry_points(pm: PluginManager) -> None:
         if pm.is_blocked(ep.name):  # checked before import: a blocked plugin's code never runs
             pm.not_loaded[ep.name] = PluginInfo(ep.name, dist, version, "blocked")
             continue
-        if pm.has_plugin(ep.name):
+        if pm.has_plugin(ep.name) or ep.name in DEFAULT_PLUGINS:
+            pm.warn(f"plugin '{ep.name}' ({dist}) ignored: that name is already taken")
             continue
         try:
             plugin = ep.load()

@@ -14,7 +14,7 @@ from agentwinter_core.state import App, Command, Message
 __version__ = "0.1.0"
 
 
-def settings(app: App) -> Any:  # -> Settings, read once per run
+def current_settings(app: App) -> Any:  # -> Settings, read once per run
     from agentwinter_cleanup.settings import Settings
 
     if "cleanup" not in app.plugin_state:
@@ -26,7 +26,7 @@ def settings(app: App) -> Any:  # -> Settings, read once per run
 def cleanup_messages(messages: list[Message], app: App) -> list[Message]:
     from agentwinter_cleanup import policies, report
 
-    outcome = policies.run(settings(app), messages)
+    outcome = policies.run(current_settings(app), messages)
     report.record(app, outcome)
     return outcome.messages
 
@@ -42,4 +42,4 @@ def on_command(app: App, name: str) -> str | None:
         return None
     from agentwinter_cleanup import report
 
-    return report.context(app, settings(app))
+    return report.context(app, current_settings(app))
