@@ -61,7 +61,7 @@ def original(messages: list[Message], keep: int = 5, min_messages: int = 10) -> 
         block = messages[position[0]]["content"][position[1]]
         text = content_text(block.get("content"))
         summary = f"{SUMMARIZED}{text[:100]}...]"
-        if not text.startswith(SUMMARIZED) and json_size(summary) < json_size(block.get("content")):
+        if not text.startswith(SUMMARIZED) and shrinks(block.get("content"), summary):
             replacements[position] = summary
     return _apply(messages, replacements, uses)
 
@@ -82,7 +82,7 @@ def cache_aware(messages: list[Message], settings: Settings) -> Outcome:
             continue
         chars = content_chars(block.get("content"))
         note = cleared_note(use, chars, bool(block.get("is_error")))
-        if json_size(note) < json_size(block.get("content")):
+        if shrinks(block.get("content"), note):
             replacements[position] = note
             gain += tokens(chars) - tokens(len(note))
     if gain < settings.clear_at_least:
@@ -188,8 +188,16 @@ def _pieces(content: Any) -> Iterator[tuple[str, int]]:
             yield "", json_size(block)
 
 
-def json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False))
+def shrinks(content: Any, text: str) -> bool:
+    """Whether ``text`` is smaller than ``content`` as estimated tokens and as JSON, UTF-8 (how sessions
+    store it) or ASCII-escaped (how other clients may send it)."""
+    return len(text) < content_chars(content) and all(
+        json_size(text, ascii) < json_size(content, ascii) for ascii in (False, True)
+    )
+
+
+def json_size(value: Any, ascii: bool = False) -> int:
+    return len(json.dumps(value, ensure_ascii=ascii, separators=(",", ":")).encode())
 
 
 def short_input(use: dict[str, Any], limit: int = 80) -> str:
