@@ -107,8 +107,11 @@ def cleanup_messages(messages: list[Message], app: App) -> list[Message] | None:
 
     Called after every query with the JSON-safe ``messages`` (and the ``app``, for settings and
     reporting). Returns the list of messages to keep, which must remain a valid conversation
-    (every tool_use answered, roles alternating). The first non-None result wins; the core's
-    default returns the messages unchanged.
+    (every tool_use answered, roles alternating). Never edit the given messages in place: return new
+    dicts for the ones that change and the very same objects for the others (stores re-send only
+    what changed). Editing a message invalidates the thinking blocks after it (the API binds them
+    to the history before them): drop those. The first non-None result wins; the default cleanup
+    plugin is ``trylast`` and the core's own default returns the messages unchanged.
     """
 
 
