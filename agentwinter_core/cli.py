@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from agentwinter_core import __version__
 from agentwinter_core.host import PluginManager, build_plugin_manager
+from agentwinter_core.state import UsageError
 
 HELP = "Ask Claude about the code project you are in. Without a command: an interactive session."
 
@@ -24,7 +27,6 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
-    @cli.callback(invoke_without_command=True)
     def root(
         ctx: typer.Context,
         version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
@@ -36,13 +38,17 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         project: Annotated[
             Path | None, typer.Option("--project", "-C", help="Project directory (default: here).")
         ] = None,
+        **options: Any,  # the plugins' own options (register_cli_options)
     ) -> None:
         if version:
             typer.echo(f"agentwinter {__version__}")
             raise typer.Exit()
-        ctx.obj = {"model": model, "allow_shell": allow_shell, "project_dir": project}
+        ctx.obj = {"model": model, "allow_shell": allow_shell, "project_dir": project, "options": options}
         if ctx.invoked_subcommand is None:
             raise typer.Exit(run(pm, prompt, **ctx.obj))
+
+    with_plugin_options(root, pm)
+    cli.callback(invoke_without_command=True)(root)
 
     @cli.command()
     def ask(ctx: typer.Context, query: Annotated[str, typer.Argument(help="The question.")]) -> None:
@@ -64,6 +70,29 @@ def build_cli(pm: PluginManager) -> typer.Typer:
     return cli
 
 
+def with_plugin_options(root: Callable[..., None], pm: PluginManager) -> None:
+    """Give ``root`` a signature with the plugins' options, which typer turns into real options."""
+    signature = inspect.signature(root, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    taken = {p.name for p in params} | {"help", "h", "version", "model", "m", "print", "p", "project", "C"}
+    for found in pm.hook.register_cli_options():
+        for option in found or []:
+            flags = {flag.lstrip("-") for flag in option.flags}
+            if option.name in taken or flags & taken or not option.name.isidentifier():
+                pm.warn(f"command-line option {', '.join(option.flags)} ignored: already taken")
+                continue
+            taken |= flags | {option.name}
+            kind = bool if option.switch else str | None
+            spec = typer.Option(*option.flags, help=option.help, metavar=None if option.switch else option.metavar)
+            default = False if option.switch else None
+            params.append(
+                inspect.Parameter(
+                    option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, spec]
+                )
+            )
+    root.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+
+
 def run(pm: PluginManager, query: str | None, **options: object) -> int:
     """One run: a single query, the piped lines, or the interactive REPL. Returns the exit code."""
     from agentwinter_core.app import build_agent, build_app
@@ -72,7 +101,11 @@ def run(pm: PluginManager, query: str | None, **options: object) -> int:
 
     app = build_app(pm, interactive=None if query is None else False, **options)  # type: ignore[arg-type]
     agent = build_agent(app)
-    pm.hook.startup(app=app)
+    try:
+        pm.hook.startup(app=app)
+    except UsageError as exc:
+        app.ui.error(str(exc))
+        return 2
     try:
         if query is not None:
             return 1 if run_query(app, agent, query).error else 0

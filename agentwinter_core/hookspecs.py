@@ -20,7 +20,7 @@ from agentwinter_core import hookspec
 if TYPE_CHECKING:
     import typer
 
-    from agentwinter_core.state import App, Command, Message, QueryResult
+    from agentwinter_core.state import App, CliOption, Command, Message, QueryResult
     from agentwinter_core.tools import Tool
 
 
@@ -45,6 +45,16 @@ def register_cli_commands(cli: typer.Typer) -> None:
 
 
 @hookspec
+def register_cli_options() -> list[CliOption]:
+    """Add options to the ``agentwinter`` command itself (``agentwinter --resume NAME``).
+
+    Called once while the CLI is built. Returns a list of :class:`agentwinter_core.state.CliOption`;
+    each value given reaches the plugin as ``app.options[option.name]``. An option whose name or flag
+    is already taken is skipped with a warning.
+    """
+
+
+@hookspec
 def register_commands() -> list[Command]:
     """Describe the ``!name`` commands this plugin handles in ``on_command``.
 
@@ -58,7 +68,9 @@ def startup(app: App) -> None:
     """The app is built and about to take its first query.
 
     Called once per run, after configuration is read and before any query. Plugins open
-    connections or prepare state here (lazily: a plugin must not make start-up slow). Returns nothing.
+    connections or prepare state here (lazily: a plugin must not make start-up slow), or act on
+    their command-line options; raising :class:`agentwinter_core.state.UsageError` stops the run with
+    its message (exit code 2). Returns nothing.
     """
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pluggy
 
 from agentwinter_core import PROJECT_NAME, __version__, hookspecs
+from agentwinter_core.state import UsageError
 
 DISABLE_ENV = "AGENTWINTER_DISABLE_PLUGINS"
 DEFAULT_PLUGINS = {
@@ -132,6 +133,8 @@ def _guard(name: str, attr: str, function: Callable[..., Any], warn: Warn, warne
     def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
+        except UsageError:
+            raise  # meant for the person, not a plugin failure
         except Exception as exc:
             if attr not in warned:
                 warned.add(attr)

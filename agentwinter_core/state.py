@@ -84,3 +84,22 @@ class Command:
     name: str  # without the "!"
     help: str
     usage: str = ""  # e.g. "NAME" for "!name NAME"
+
+
+@dataclass(frozen=True)
+class CliOption:
+    """An option a plugin adds to the ``agentwinter`` command line (e.g. ``--resume ID``).
+
+    Its value reaches the plugin in ``app.options[name]`` (None or False when not given).
+    """
+
+    name: str  # key in app.options; a Python identifier
+    flags: tuple[str, ...]  # e.g. ("--resume",)
+    help: str
+    switch: bool = False  # True: on/off, takes no value
+    metavar: str = "VALUE"
+
+
+class UsageError(Exception):
+    """A person's mistake a plugin refuses (say, ``--resume`` with an unknown name). Raised from a hook,
+    it is not swallowed like other plugin errors: the run stops with this one-line message."""

@@ -14,4 +14,4 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 # Core, every plugin and the test tools, in .venv (see [tool.uv.workspace] in pyproject.toml).
-(cd "$ROOT" && uv sync --all-packages --python python3 --quiet)
+(cd "$ROOT" && uv sync --all-packages --all-extras --python python3 --quiet)

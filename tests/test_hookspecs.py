@@ -13,7 +13,7 @@ from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.cli import build_cli
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command, run_query
-from agentwinter_core.state import Command
+from agentwinter_core.state import CliOption, Command, UsageError
 from agentwinter_core.tools import Tool
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
@@ -56,13 +56,24 @@ class Everything:
             typer.echo("everything")
 
     @hookimpl
+    def register_cli_options(self):
+        self.calls.append("register_cli_options")
+        return [
+            CliOption("flavour", ("--flavour",), "a value option", metavar="NAME"),
+            CliOption("loud", ("--loud",), "a switch", switch=True),
+            CliOption("model", ("--model2",), "a name the core already uses: skipped"),
+        ]
+
+    @hookimpl
     def register_commands(self):
         self.calls.append("register_commands")
         return [Command("every", "the test command")]
 
     @hookimpl
     def startup(self, app):
-        self.calls.append("startup")
+        self.calls.append(f"startup:{app.options}")
+        if app.options.get("flavour") == "bad":
+            raise UsageError("no such flavour: bad")
 
     @hookimpl
     def shutdown(self, app):
@@ -125,7 +136,8 @@ def test_a_registered_plugin_object_sees_every_hook(fake_api, monkeypatch, tmp_p
         for expected in [
             "register_tools",
             "register_cli_commands",
-            "startup",
+            "register_cli_options",
+            "startup:{}",
             "before_query:q1",
             "serialize_content",
             "cleanup_messages",
@@ -141,3 +153,29 @@ def test_a_registered_plugin_object_sees_every_hook(fake_api, monkeypatch, tmp_p
     finally:
         pm.unregister(plugin)
     assert pm.hook.dump_json(value={}) == b"{}"  # the default is back
+
+
+def test_plugin_options_reach_the_app_and_a_usage_error_stops_the_run(fake_api, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    for name, value in fake_api.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AGENTWINTER_CONFIG", str(tmp_path / "none.toml"))
+    pm = build_plugin_manager(disabled={"sessions", "cleanup", "serialization"})
+    warnings: list[str] = []
+    pm.warn = warnings.append
+    plugin = Everything()
+    pm.register(plugin, name="everything")
+    try:
+        cli = build_cli(pm)
+        runner = CliRunner()
+        assert "--flavour" in runner.invoke(cli, ["--help"]).output
+        assert warnings == ["command-line option --model2 ignored: already taken"]
+        done = runner.invoke(cli, ["--flavour", "mint", "--loud", "-C", str(tmp_path), "-p", "hi"])
+        assert done.exit_code == 0, done.output
+        assert "startup:{'flavour': 'mint', 'loud': True}" in plugin.calls
+        refused = runner.invoke(cli, ["--flavour", "bad", "-C", str(tmp_path), "-p", "hi"])
+        assert refused.exit_code == 2 and "error: no such flavour: bad" in refused.output
+        assert len(fake_api.message_requests()) == 1  # the refused run asked nothing
+    finally:
+        pm.unregister(plugin)
