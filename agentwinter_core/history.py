@@ -30,6 +30,18 @@ def tool_result_ids(message: Message) -> list[str]:
     return [b.get("tool_use_id", "") for b in blocks(message) if b.get("type") == "tool_result"]
 
 
+def query_starts(messages: list[Message]) -> list[int]:
+    """Indexes of the messages that open a query: the person's words, no tool results. Cutting a
+    history at one of them keeps it valid."""
+    return [
+        index
+        for index, message in enumerate(messages)
+        if message.get("role") == "user"
+        and not tool_result_ids(message)
+        and any(b.get("type") == "text" for b in blocks(message))
+    ]
+
+
 def append_user_text(messages: list[Message], text: str) -> None:
     """Add the user's words; merged into a trailing user message (e.g. interrupted tool results)."""
     block = {"type": "text", "text": text}

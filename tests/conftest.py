@@ -20,3 +20,12 @@ def fake_api() -> Iterator[FakeAnthropic]:
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(tmp_path_factory, monkeypatch) -> None:
+    """Tests never touch the developer's data and config directories (REPL history, session archive)."""
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("AGENTWINTER_ARCHIVE_DIR", str(home / "archive"))

@@ -6,8 +6,10 @@ when the first query is saved) and ``commands.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentwinter_core import hookimpl
-from agentwinter_core.state import App, Command, QueryResult
+from agentwinter_core.state import App, CliOption, Command, QueryResult, UsageError
 
 __version__ = "0.1.0"
 
@@ -18,6 +20,36 @@ def tracker(app: App):  # -> Tracker; typed loosely to keep start-up imports sma
     if "sessions" not in app.plugin_state:
         app.plugin_state["sessions"] = Tracker(app)
     return app.plugin_state["sessions"]
+
+
+@hookimpl
+def register_cli_options() -> list[CliOption]:
+    return [
+        CliOption("session", ("--session", "-s"), "Resume the session with this name, or start one.", metavar="NAME"),
+        CliOption("resume", ("--resume", "-r"), "Resume a session by id, id prefix or name.", metavar="ID|NAME"),
+        CliOption("cont", ("--continue", "-c"), "Resume the latest session of this directory.", switch=True),
+        CliOption("fork", ("--fork",), "With a resumed session: continue in a copy of it.", switch=True),
+        CliOption("fork_at", ("--fork-at",), "Like --fork, keeping only the first N queries.", metavar="N"),
+    ]
+
+
+@hookimpl
+def register_cli_commands(cli: Any) -> None:
+    from agentwinter_sessions.cli import sessions_cli  # typer is loaded already; the rest is lazy inside
+
+    cli.add_typer(sessions_cli(), name="sessions", help="List, show, remove, export, import, search, restore.")
+
+
+@hookimpl
+def startup(app: App) -> None:
+    if any(app.options.get(key) not in (None, False) for key in ("session", "resume", "cont", "fork", "fork_at")):
+        tracker(app).start(app.options)
+
+
+@hookimpl
+def shutdown(app: App) -> None:
+    if "sessions" in app.plugin_state:
+        tracker(app).finish()
 
 
 @hookimpl
@@ -36,13 +68,24 @@ def register_commands() -> list[Command]:
         Command("new", "start a fresh session (the current one stays until it expires)"),
         Command("sessions", "list active sessions"),
         Command("cache", "prompt-cache and session-store figures for this session"),
+        Command("name", "name this session, to resume it with --session NAME", "NAME"),
+        Command("resume", "switch to another session (id, id prefix or name)", "ID|NAME"),
+        Command("fork", "continue in a copy of this session, optionally cut after N queries", "[N]"),
     ]
 
 
 @hookimpl
-def on_command(app: App, name: str) -> str | None:
-    if name not in ("new", "sessions", "cache"):
+def on_command(app: App, name: str, args: str) -> str | None:
+    if name not in ("new", "sessions", "cache", "name", "resume", "fork"):
         return None
     from agentwinter_sessions import commands
+    from agentwinter_sessions.session import Offline
+    from agentwinter_sessions.settings import redact
+    from agentwinter_sessions.store import Unavailable
 
-    return getattr(commands, name)(tracker(app))
+    try:
+        return getattr(commands, name)(tracker(app), args)
+    except UsageError as exc:  # a mistake at the prompt: say so, the REPL goes on
+        return f"⚠ {exc}"
+    except (Offline, *Unavailable):
+        return f"⚠ Redis at {redact(tracker(app).settings.redis_url)} is unreachable: try again when it is back"

@@ -6,26 +6,32 @@ import time
 
 import orjson
 
+from agentwinter_sessions import lifecycle
 from agentwinter_sessions.session import Offline, Tracker
 from agentwinter_sessions.settings import redact
 
 
-def new(tracker: Tracker) -> str:
+def new(tracker: Tracker, args: str = "") -> str:
     old = tracker.id
+    tracker.archive_current()
     tracker.reset()
     if old is None:
         return "A new session starts with your next query."
     return f"A new session starts with your next query. The previous one, `{old}`, stays until it expires."
 
 
-def sessions(tracker: Tracker) -> str:
+def sessions(tracker: Tracker, args: str = "") -> str:
     try:
         listing = tracker.call("listing", tracker.settings.list_limit)
     except Offline:
         return f"Redis at {redact(tracker.settings.redis_url)} is unreachable: no session list."
     if not listing.rows:
         return "No active sessions."
-    lines = ["| | session | name | messages | first query | age | expires in |", "|---|---|---|---|---|---|---|"]
+    archived = tracker.archive.versions() if tracker.archive is not None else None
+    lines = [
+        "| | session | name | messages | first query | age | expires in | archived |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for session_id, expiry, raw in listing.rows:
         meta = orjson.loads(raw) if raw else {}
         mark = "▶" if session_id == tracker.id else ""
@@ -33,14 +39,40 @@ def sessions(tracker: Tracker) -> str:
         age = duration(time.time() - float(meta.get("created") or time.time()))
         lines.append(
             f"| {mark} | `{session_id}` | {meta.get('name', '')} | {meta.get('messages', '?')} | {query} "
-            f"| {age} | {duration(expiry - listing.now)} |"
+            f"| {age} | {duration(expiry - listing.now)} | {archived_text(archived, session_id, meta)} |"
         )
     if listing.total > len(listing.rows):
         lines.append(f"\n…and {listing.total - len(listing.rows)} older sessions.")
     return "\n".join(lines)
 
 
-def cache(tracker: Tracker) -> str:
+def archived_text(archived: dict[str, int] | None, session_id: str, meta: dict) -> str:
+    if archived is None:
+        return "—"  # no archive extra installed
+    return "yes" if session_id in archived else "not yet"
+
+
+def name(tracker: Tracker, args: str) -> str:
+    if not args.strip():
+        return (
+            f"This session is named **{tracker.name}**." if tracker.name else "This session has no name: `!name NAME`."
+        )
+    return tracker.rename(args)
+
+
+def resume(tracker: Tracker, args: str) -> str:
+    tracker.open(lifecycle.find(tracker.store, tracker.archive, args, tracker.ttl))
+    return f"Your next query continues session `{tracker.id}`."
+
+
+def fork(tracker: Tracker, args: str) -> str:
+    queries = args.strip()
+    if queries and not queries.isdigit():
+        return "⚠ `!fork` takes the number of queries to keep, e.g. `!fork 3`"
+    return tracker.fork(int(queries) if queries else None)
+
+
+def cache(tracker: Tracker, args: str = "") -> str:
     usage = tracker.usage
     read, written, uncached = (usage.cache_read_input_tokens, usage.cache_creation_input_tokens, usage.input_tokens)
     total = read + written + uncached

@@ -48,10 +48,16 @@ class Write:
     tail: bytes
     previous: int | None
     length: int  # of the value after this write
+    raw: bytes | None = None  # a finished value (import, restore, fork) instead of parts
+    version: int = 0  # the version a finished value carries
+
+    @classmethod
+    def of(cls, raw: bytes, version: int) -> Write:
+        return cls([], b"{}", 0, b"", None, len(raw), raw, version)
 
     @property
     def whole(self) -> bytes:
-        return OPEN + b",".join(self.parts) + CLOSE + self.head[1:]
+        return self.raw if self.raw is not None else OPEN + b",".join(self.parts) + CLOSE + self.head[1:]
 
     @property
     def incremental(self) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from agentwinter_core.config import positive_int
+from agentwinter_core.config import data_dir, positive_int
 
 DEFAULT_URL = "redis://localhost:6379/1"
 
@@ -19,6 +20,9 @@ class Settings:
     warn_messages: int = 30
     max_bytes: int = 16 * 1024 * 1024
     list_limit: int = 20
+    archive_dir: Path = field(default_factory=lambda: data_dir() / "archive")
+    archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
+    sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
 
     @classmethod
     def load(cls, table: dict[str, Any], warn: Any) -> Settings:
@@ -30,9 +34,11 @@ class Settings:
             values["ttl_seconds"] = positive_int(table["ttl_minutes"], "sessions: ttl_minutes", 45, warn) * 60
         if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):
             values["ttl_seconds"] = positive_int(env_ttl, "AGENTWINTER_SESSION_TTL", 45 * 60, warn)
-        for name in ("warn_messages", "max_bytes", "list_limit"):
+        for name in ("warn_messages", "max_bytes", "list_limit", "archive_margin_seconds", "sweep_seconds"):
             if name in table:
                 values[name] = positive_int(table[name], f"sessions: {name}", getattr(cls, name), warn)
+        if archive := os.environ.get("AGENTWINTER_ARCHIVE_DIR") or table.get("archive_dir"):
+            values["archive_dir"] = Path(str(archive)).expanduser()
         return cls(**values)
 
     def ttl_text(self) -> str:

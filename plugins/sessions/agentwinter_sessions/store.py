@@ -1,4 +1,4 @@
-"""The Redis side of sessions: one key per session, a sorted-set index and two small hashes.
+"""The Redis side of sessions: one key per session, a sorted-set index and a few small hashes.
 
 Keys (db 1 by default):
 - ``agentwinter:session:<id>``: the JSON document, with the sliding TTL;
@@ -6,9 +6,11 @@ Keys (db 1 by default):
   never needs KEYS or SCAN, and sliding TTLs make it a recency order too;
 - ``agentwinter:sessions:meta``: hash id -> small JSON summary for listings;
 - ``agentwinter:sessions:versions``: hash id -> version, so a compare-and-set never decodes the
-  big document inside Redis.
+  big document inside Redis;
+- ``agentwinter:sessions:names`` (name -> id), ``:ids`` (ids in lexical order, for prefixes) and ``:latest``
+  (project directory -> the session saved there last, for ``--continue``).
 Every query costs two round trips: ``touch`` before it, ``save`` after it; a save that only adds
-messages sends only the new bytes.
+messages sends only the new bytes. Redis Cluster is not supported (db 1, multi-key scripts).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ UPLOAD = "agentwinter:upload:"  # a whole value on its way in; renamed onto the 
 INDEX = "agentwinter:sessions:index"
 META = "agentwinter:sessions:meta"
 VERSIONS = "agentwinter:sessions:versions"
+NAMES = "agentwinter:sessions:names"
+IDS = "agentwinter:sessions:ids"
+LATEST = "agentwinter:sessions:latest"
 
 Unavailable = (redis.ConnectionError, redis.TimeoutError)
 
@@ -42,14 +47,14 @@ return redis.call('HGET', KEYS[3], ARGV[1]) or '0'
 """
 
 # Compare-and-set: write only if nobody else saved since the version we hold. A version whose key
-# is gone (expired, or Redis restarted) is nobody's: writing it loses nothing. Mode 'append' writes the
-# tail at an offset of the value we know Redis holds (answer 2 if it does not); mode 'whole' renames the
-# upload key, sent with a plain SET in the same round trip — big values never pass through Lua, which
-# costs three times a SET's server time.
+# is gone (expired, or Redis restarted) is nobody's: writing it loses nothing. Expected version '*'
+# writes whatever is there (import, restore). Mode 'append' writes the tail at an offset of the value
+# we know Redis holds (answer 2 if it does not); mode 'whole' renames the upload key, sent with a plain
+# SET in the same round trip — big values never pass through Lua, which costs three times a SET's time.
 SAVE = """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 local exists = redis.call('EXISTS', KEYS[1]) == 1
-if current and current ~= ARGV[2] and exists then
+if ARGV[2] ~= '*' and current and current ~= ARGV[2] and exists then
   if ARGV[9] == 'whole' then redis.call('DEL', KEYS[5]) end
   return {0, current}
 end
@@ -65,11 +70,14 @@ local now = redis.call('TIME')
 redis.call('ZADD', KEYS[3], tonumber(now[1]) + tonumber(now[2]) / 1e6 + tonumber(ARGV[6]), ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[7])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[6], 0, ARGV[1])
+redis.call('HSET', KEYS[7], ARGV[10], ARGV[1])
 return {1, ARGV[3]}
 """
 SAVED, CONFLICT, NEED_WHOLE = 1, 0, 2
 
-# Prune expired index entries (a batch at a time) and answer the most recent sessions' summaries.
+# Prune expired index entries (a batch at a time) and answer the most recent sessions' summaries,
+# optionally only those whose summary contains ARGV[2] (the JSON-encoded project directory).
 LIST = """
 local now = tonumber(redis.call('TIME')[1])
 local gone = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, 1000)
@@ -77,11 +85,35 @@ if #gone > 0 then
   redis.call('ZREM', KEYS[1], unpack(gone))
   redis.call('HDEL', KEYS[2], unpack(gone))
   redis.call('HDEL', KEYS[3], unpack(gone))
+  redis.call('ZREM', KEYS[4], unpack(gone))
 end
-local ids = redis.call('ZRANGE', KEYS[1], '+inf', now, 'BYSCORE', 'REV', 'LIMIT', 0, ARGV[1], 'WITHSCORES')
-local metas = {}
-for i = 1, #ids, 2 do metas[#metas + 1] = redis.call('HGET', KEYS[2], ids[i]) or '' end
-return {now, redis.call('ZCARD', KEYS[1]), ids, metas}
+local limit, needle = tonumber(ARGV[1]), ARGV[2]
+local ids, metas, total = {}, {}, 0
+if needle == '' then
+  ids = redis.call('ZRANGE', KEYS[1], '+inf', now, 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
+  for i = 1, #ids, 2 do metas[#metas + 1] = redis.call('HGET', KEYS[2], ids[i]) or '' end
+  return {now, redis.call('ZCARD', KEYS[1]), ids, metas}
+end
+local all = redis.call('ZRANGE', KEYS[1], '+inf', now, 'BYSCORE', 'REV', 'WITHSCORES')
+for i = 1, #all, 2 do
+  local meta = redis.call('HGET', KEYS[2], all[i]) or ''
+  if string.find(meta, needle, 1, true) then
+    total = total + 1
+    if total <= limit then
+      ids[#ids + 1], ids[#ids + 2], metas[#metas + 1] = all[i], all[i + 1], meta
+    end
+  end
+end
+return {now, total, ids, metas}
+"""
+
+# Give a session a name unless another live session has it; answer the owner when taken.
+NAME = """
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[2] and redis.call('EXISTS', ARGV[4] .. owner) == 1 then return owner end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[3]) end
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return false
 """
 
 
@@ -106,8 +138,10 @@ class Store:
         self._touch = self.client.register_script(TOUCH)
         self._save = self.client.register_script(SAVE)
         self._list = self.client.register_script(LIST)
+        self._name = self.client.register_script(NAME)
         self._token = secrets.token_hex(4)  # this process's upload key
 
+    # ---- one session, per query ---------------------------------------------------------------------
     def touch(self, session_id: str, ttl: int) -> int | None:
         """Slide the TTL; the stored version, or None when the session is not in Redis."""
         found = self._touch(keys=[PREFIX + session_id, INDEX, VERSIONS], args=[session_id, ttl])
@@ -116,16 +150,18 @@ class Store:
     def load(self, session_id: str) -> bytes | None:
         return self.client.get(PREFIX + session_id)
 
-    def save(self, session_id: str, expected: int, write: Write, ttl: int, meta: bytes) -> int | None:
-        """Store version ``expected + 1``; None when another writer saved a different version first."""
+    def save(self, session_id: str, expected: int | str, write: Write, ttl: int, meta: bytes, cwd: str) -> int | None:
+        """Store version ``expected + 1``; None when another writer saved a different version first.
+        ``expected="*"`` stores ``write`` whatever is there, as the version the document carries."""
         upload = f"{UPLOAD}{session_id}:{self._token}"
-        keys = [PREFIX + session_id, VERSIONS, INDEX, META, upload]
-        args = [session_id, expected, expected + 1, write.offset, write.tail, ttl, meta, write.previous or 0]
+        keys = [PREFIX + session_id, VERSIONS, INDEX, META, upload, IDS, LATEST]
+        version = write.version if expected == "*" else int(expected) + 1
+        args = [session_id, expected, version, write.offset, write.tail, ttl, meta, write.previous or 0]
         status = NEED_WHOLE
         if write.incremental:
-            status, version = self._save(keys=keys, args=[*args, "append"])
+            status, version = self._save(keys=keys, args=[*args, "append", cwd])
         if status == NEED_WHOLE:
-            status, version = self._save_whole(keys, args, write.whole, ttl)
+            status, version = self._save_whole(keys, [*args, "whole", cwd], write.whole, ttl)
         return int(version) if status == SAVED else None
 
     def _save_whole(self, keys: list[str], args: list[Any], value: bytes, ttl: int) -> list[Any]:
@@ -133,7 +169,7 @@ class Store:
         for _ in range(2):  # a second time only if the server had forgotten the script
             with self.client.pipeline(transaction=False) as pipe:
                 pipe.set(keys[4], value, ex=ttl)
-                pipe.evalsha(self._save.sha, len(keys), *keys, *args, "whole")
+                pipe.evalsha(self._save.sha, len(keys), *keys, *args)
                 _, answer = pipe.execute(raise_on_error=False)
             if not isinstance(answer, redis.exceptions.NoScriptError):
                 break
@@ -150,10 +186,57 @@ class Store:
             pipe.hdel(META, session_id).hdel(VERSIONS, session_id).execute()
         return target
 
-    def listing(self, limit: int) -> Listing:
-        now, total, flat, metas = self._list(keys=[INDEX, META, VERSIONS], args=[limit])
+    # ---- finding sessions -------------------------------------------------------------------------
+    def resolve(self, ref: str) -> list[str]:
+        """Live session ids that ``ref`` names: a name, an id, or an id prefix (several: ambiguous)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hget(NAMES, ref).exists(PREFIX + ref)
+            pipe.zrange(IDS, f"[{ref}", f"[{ref}\xff", bylex=True, offset=0, num=10)
+            named, exact, prefixed = pipe.execute()
+        candidates = [named.decode()] if named else [ref] if exact else [i.decode() for i in prefixed]
+        return self.live(candidates)
+
+    def live(self, ids: list[str]) -> list[str]:
+        if not ids:
+            return []
+        with self.client.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.exists(PREFIX + session_id)
+            return [session_id for session_id, alive in zip(ids, pipe.execute(), strict=True) if alive]
+
+    def named(self, name: str) -> str | None:
+        """The live session with this name."""
+        found = self.client.hget(NAMES, name)
+        return found.decode() if found and self.live([found.decode()]) else None
+
+    def latest_in(self, cwd: str) -> str | None:
+        found = self.client.hget(LATEST, cwd)
+        return found.decode() if found and self.live([found.decode()]) else None
+
+    def name(self, session_id: str, name: str, old: str) -> str | None:
+        """Give ``session_id`` the name (empty: none); the id of the live session that has it already."""
+        owner = self._name(keys=[NAMES], args=[name, session_id, old, PREFIX])
+        return owner.decode() if owner else None
+
+    def listing(self, limit: int, needle: bytes = b"") -> Listing:
+        now, total, flat, metas = self._list(keys=[INDEX, META, VERSIONS, IDS], args=[limit, needle])
         rows = [(flat[i].decode(), int(float(flat[i + 1])), metas[i // 2]) for i in range(0, len(flat), 2)]
         return Listing(int(now), int(total), rows)
+
+    def expiring(self, within: int) -> list[tuple[str, int]]:
+        """(id, version) of the sessions that expire in the next ``within`` seconds."""
+        now = int(self.client.time()[0])
+        ids = [i.decode() for i in self.client.zrange(INDEX, now, now + within, byscore=True)]
+        versions = self.client.hmget(VERSIONS, ids) if ids else []
+        return [(i, int(v or 0)) for i, v in zip(ids, versions, strict=True)]
+
+    def remove(self, session_id: str, name: str) -> bool:
+        with self.client.pipeline() as pipe:
+            pipe.delete(PREFIX + session_id).zrem(INDEX, session_id).zrem(IDS, session_id)
+            removed = bool(pipe.hdel(META, session_id).hdel(VERSIONS, session_id).execute()[0])
+        if name:
+            self.name(session_id, "", name)  # frees the name only if it is still this session's
+        return removed
 
     def figures(self, session_id: str) -> dict[str, Any]:
         started = time.perf_counter()

@@ -1,0 +1,229 @@
+"""The local archive of sessions: a LanceDB table that outlives Redis, searchable by full text.
+
+One row per archived (id, version): a few listing columns, ``text`` (what a user would search for: their
+questions, the answers, tool calls and their results) under a native full-text index, and ``raw``, the
+document exactly as Redis held it, so a restore is lossless. LanceDB is an optional dependency: it is
+imported only when the archive is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+TABLE = "sessions"
+SNIPPET = 160
+# New rows are searched without the index (a flat scan) until an optimize folds them in: cheap while few.
+UNINDEXED = 64
+ATTEMPTS = 3
+COLUMNS = ["id", "version", "name", "cwd", "updated", "first_query", "text", "_score"]  # lance warns without _score
+
+
+class ArchiveUnavailable(Exception):
+    def __init__(self) -> None:
+        super().__init__('session archive needs LanceDB: pip install "agentwinter-sessions[archive]"')
+
+
+@dataclass
+class Hit:
+    id: str
+    version: int
+    name: str
+    cwd: str
+    updated: float
+    first_query: str
+    snippet: str
+
+
+class Archive:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def put(self, document: dict[str, Any], raw: bytes) -> bool:
+        """Archive one version of a session; False if that id and version already are."""
+        row = self._row(document, raw)
+        table = self._table(create=True)
+        if table.count_rows(f"key = {quote(row['key'][0].as_py())}"):
+            return False
+        # merge_insert on the primary key, not add: two processes archiving the same version at once conflict
+        # at commit, and the one that retries finds the row there, instead of both adding it.
+        merge = table.merge_insert("key").when_not_matched_insert_all()
+        inserted = retry(lambda: merge.execute(row).num_inserted_rows) > 0
+        indices = table.list_indices()
+        if not indices:
+            index(table)
+        elif table.index_stats(indices[0].name).num_unindexed_rows >= UNINDEXED:
+            retry(table.optimize)  # compacts the one-row fragments and adds them to the index incrementally
+        return inserted
+
+    def search(self, query: str, limit: int = 20) -> list[Hit]:
+        """Best matches first, each session once, at its latest archived version."""
+        from lancedb.query import FullTextOperator, MatchQuery
+
+        table = self._table()
+        if table is None or not table.count_rows():
+            return []
+        if not table.list_indices():  # a put that stopped before indexing: without an index nothing matches
+            index(table)
+        latest = self.versions()
+        # A MatchQuery is never parsed: quotes and operators a user types are just text. AND: every word counts.
+        match = MatchQuery(query, "text", operator=FullTextOperator.AND)
+        fetch = limit * 2
+        while True:  # older versions may crowd the top: fetch more until enough are latest, or none are left
+            rows = table.search(match, query_type="fts").select(COLUMNS).limit(fetch).to_list()
+            hits: dict[str, dict[str, Any]] = {}  # by id: best first, once each
+            for row in rows:
+                if latest.get(row["id"]) == row["version"]:
+                    hits.setdefault(row["id"], row)
+            if len(hits) >= limit or len(rows) < fetch:
+                return [hit(row, query) for row in list(hits.values())[:limit]]
+            fetch *= 4
+
+    def latest(self, session_id: str) -> bytes | None:
+        """The raw document of the highest version archived for ``session_id``."""
+        table = self._table()
+        if table is None:
+            return None
+        rows = table.search().where(f"id = {quote(session_id)}").select(["version", "raw"]).to_list()
+        return max(rows, key=lambda row: row["version"])["raw"].encode() if rows else None
+
+    def versions(self) -> dict[str, int]:
+        """id -> highest archived version."""
+        result: dict[str, int] = {}
+        for row in self._scan(["id", "version"]):
+            result[row["id"]] = max(row["version"], result.get(row["id"], 0))
+        return result
+
+    def find(self, ref: str) -> list[str]:
+        """Ids that are ``ref``, are named ``ref`` or start with ``ref``."""
+        rows = self._scan(["id", "name"])
+        return sorted({row["id"] for row in rows if row["id"].startswith(ref) or row["name"] == ref})
+
+    def _scan(self, columns: list[str]) -> list[dict[str, Any]]:
+        table = self._table()
+        return [] if table is None else table.search().select(columns).to_arrow().to_pylist()
+
+    def _table(self, create: bool = False) -> Any:
+        try:
+            import lancedb
+        except ImportError:
+            raise ArchiveUnavailable() from None
+        if not create and not self.directory.is_dir():
+            return None  # connecting would create the directory
+        # Consistency interval 0: every operation sees the latest commit, another process's too.
+        db = lancedb.connect(self.directory, read_consistency_interval=timedelta(0))
+        if create:
+            return retry(lambda: db.create_table(TABLE, schema=schema(), exist_ok=True))
+        try:
+            return db.open_table(TABLE)
+        except ValueError:  # "Table 'sessions' was not found"
+            return None
+
+    @staticmethod
+    def _row(document: dict[str, Any], raw: bytes) -> Any:
+        import pyarrow as pa
+
+        messages = document.get("messages") or []
+        version = int(document.get("version") or 0)
+        row = {
+            "key": f"{document['id']}#{version}",
+            "id": document["id"],
+            "version": version,
+            "name": str(document.get("name") or ""),
+            "cwd": str(document.get("cwd") or ""),
+            "created": float(document.get("created") or 0),
+            "updated": float(document.get("updated") or 0),
+            "messages": len(messages),
+            "first_query": first_query(messages),
+            "text": "\n".join(searchable(messages)),
+            "raw": raw.decode(),
+        }
+        return pa.Table.from_pylist([row], schema=schema())
+
+
+def schema() -> Any:
+    import pyarrow as pa
+
+    text, number = pa.string(), pa.int64()
+    # The primary key, (id, version) in one column: lance has no compound keys. Declared in the schema, so
+    # the commit that creates the table sets it too.
+    key = pa.field("key", text, nullable=False, metadata={"lance-schema:unenforced-primary-key:position": "1"})
+    names = ("id", "version", "name", "cwd", "created", "updated", "messages", "first_query", "text", "raw")
+    types = (text, number, text, text, pa.float64(), pa.float64(), number, text, pa.large_string(), pa.large_string())
+    return pa.schema([key, *zip(names, types, strict=True)])
+
+
+def index(table: Any) -> None:
+    from lancedb.index import FTS
+
+    retry(lambda: table.create_index("text", config=FTS(), replace=True))
+
+
+def retry(action: Callable[[], Any]) -> Any:
+    """Run a table write, again after a commit conflict with another agentwinter process (a couple of times)."""
+    for attempt in range(ATTEMPTS - 1):
+        try:
+            return action()
+        except (OSError, RuntimeError, ValueError) as exc:  # lance: "Retryable commit conflict for version N"
+            if "conflict" not in str(exc).lower():
+                raise
+            time.sleep(0.05 * 2**attempt)
+    return action()  # a third conflict is the caller's
+
+
+def quote(value: str) -> str:
+    """A SQL string literal for a LanceDB filter: quotes doubled, nothing else is special."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [block for block in content or [] if isinstance(block, dict)]
+
+
+def searchable(messages: list[dict[str, Any]]) -> list[str]:
+    """The text worth finding a session by; thinking and images are left out."""
+    parts: list[str] = []
+    for message in messages:
+        for block in blocks(message.get("content")):
+            kind = block.get("type")
+            if kind == "text":
+                parts.append(str(block.get("text", "")))
+            elif kind == "tool_use":
+                parts.append(f"{block.get('name', '')} {json.dumps(block.get('input'), ensure_ascii=False)}")
+            elif kind == "tool_result":
+                parts += [str(inner.get("text", "")) for inner in blocks(block.get("content")) if "text" in inner]
+    return parts
+
+
+def first_query(messages: list[dict[str, Any]]) -> str:
+    for message in messages:
+        if message.get("role") == "user":
+            for block in blocks(message.get("content")):
+                if block.get("type") == "text" and str(block.get("text", "")).strip():
+                    return one_line(str(block["text"]))[:80]
+    return ""
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def hit(row: dict[str, Any], query: str) -> Hit:
+    fields = ("id", "version", "name", "cwd", "updated", "first_query")
+    return Hit(**{name: row[name] for name in fields}, snippet=snippet(row["text"], query))
+
+
+def snippet(text: str, query: str) -> str:
+    """About SNIPPET characters around the first match of a query word (the start when stemming hid it)."""
+    words = [re.escape(word) for word in re.findall(r"\w+", query)]
+    found = re.search(r"\b(?:" + "|".join(words) + ")", text, re.IGNORECASE) if words else None
+    start = max((found.start() if found else 0) - SNIPPET // 3, 0)
+    return one_line(text[start : start + SNIPPET])

@@ -1,0 +1,52 @@
+"""The working-tree state each save records, for stale-context detection on resume.
+
+``git status`` costs tens of milliseconds, so it runs in a thread while the model answers, and the
+save only adds the files the query itself read (cheap stats, outside git).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from agentwinter_sessions import workspace
+
+
+class Watch:
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self._thread: threading.Thread | None = None
+        self._result: dict[str, Any] = {}
+        self._read: set[str] = set()
+        self._scanned = 0  # messages already searched for read_file paths
+
+    def start(self, messages: list[dict[str, Any]]) -> None:
+        """Before a query: snapshot the tree in the background."""
+        paths = sorted(self._paths(messages))
+        self._thread = threading.Thread(target=self._snapshot, args=(paths,), daemon=True)
+        self._thread.start()
+
+    def recorded(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """At save: the snapshot, with the files this query read added."""
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        before = set(self._read)
+        new = sorted(self._paths(messages) - before)
+        result = self._result or workspace.snapshot(self.project_dir, sorted(self._read))
+        if new and not result.get("git"):
+            files = {**result.get("files", {}), **workspace.snapshot(self.project_dir, new).get("files", {})}
+            result = {**result, "files": files}
+        self._result = result
+        return result
+
+    def _snapshot(self, paths: list[str]) -> None:
+        self._result = workspace.snapshot(self.project_dir, paths)
+
+    def _paths(self, messages: list[dict[str, Any]]) -> set[str]:
+        if len(messages) < self._scanned:  # a different history (reloaded, forked): start over
+            self._read, self._scanned = set(), 0
+        self._read.update(workspace.read_paths(messages[self._scanned :]))
+        self._scanned = len(messages)
+        return self._read

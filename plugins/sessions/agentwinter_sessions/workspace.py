@@ -1,0 +1,186 @@
+"""What changed in the project's working tree between a session's save and its resume.
+
+Every save stores ``snapshot()``; on resume ``changes()`` compares it with the tree as it is now. In a git
+work tree the snapshot is HEAD plus a digest of every path ``git status`` reports, so a clean tree costs
+two git calls and no file reads; outside git it is the mtime and size of the files the model read.
+Nothing here raises: a missing git, a slow repository or stored data from an older version mean no warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+BIG = 50 * 1024 * 1024  # hash no file bigger than this: its size and mtime are enough to notice it moved
+NOTE_LIMIT = 50
+SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256: nothing else from storage reaches git's argv
+FIELDS = {"1": 8, "u": 10, "?": 1}  # porcelain v2 entry kind -> spaces before the path (no "2": --no-renames)
+
+
+@dataclass
+class Changes:
+    files: list[str]
+    head_before: str | None
+    head_after: str | None
+
+    def summary(self) -> str:
+        count = len(self.files)
+        text = f"⚠ {count} file{'' if count == 1 else 's'} changed since this session"
+        if self.head_before != self.head_after:
+            text += f" (HEAD {_short(self.head_before)} → {_short(self.head_after)})"
+        return text
+
+    def note(self) -> str:
+        names = ", ".join(self.files[:NOTE_LIMIT])
+        if len(self.files) > NOTE_LIMIT:
+            names += f" … and {len(self.files) - NOTE_LIMIT} more"
+        return f"Files changed since you last looked (re-read them before relying on earlier tool results): {names}"
+
+
+def read_paths(messages: list[dict]) -> list[str]:
+    paths = set()
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") != "assistant":
+            continue
+        content = message.get("content")
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == "read_file":
+                arguments = block.get("input")
+                path = arguments.get("path") if isinstance(arguments, dict) else None
+                if isinstance(path, str) and path:
+                    paths.add(path)
+    return sorted(paths)
+
+
+def snapshot(project_dir: Path, read: list[str]) -> dict:
+    root = Path(project_dir).resolve()
+    state = _git_state(root)
+    if state is not None:
+        head, branch, dirty = state
+        digest = hashlib.sha256(json.dumps([head, sorted(dirty.items())]).encode()).hexdigest()
+        return {"git": True, "head": head, "branch": branch, "dirty": dirty, "digest": digest}
+    return {"git": False, "files": {path: _stat(root, path) for path in read if _local(root, path)}}
+
+
+def changes(before: dict, project_dir: Path) -> Changes | None:
+    root = Path(project_dir).resolve()
+    if not isinstance(before, dict):
+        return None
+    if before.get("git") is True:
+        return _git_changes(before, root)
+    files = before.get("files")
+    if before.get("git") is not False or not isinstance(files, dict):
+        return None
+    changed = [path for path, was in files.items() if _local(root, path) and _stat(root, path) != was]
+    return Changes(sorted(changed), None, None) if changed else None
+
+
+def _git_changes(before: dict, root: Path) -> Changes | None:
+    old, dirty = before.get("head"), before.get("dirty")
+    if not isinstance(dirty, dict) or not (old is None or (isinstance(old, str) and SHA.fullmatch(old))):
+        return None
+    state = _git_state(root)
+    if state is None:  # no longer a work tree, or git is gone or too slow: nothing to compare with
+        return None
+    head, _, now = state
+    files = {path for path in dirty.keys() | now.keys() if isinstance(path, str) and dirty.get(path) != now.get(path)}
+    if old != head:
+        # From or to no commits at all, every file of the one HEAD changed. The diff fails when the old head
+        # is unknown now (rebased, then collected): the dirty state is all we can compare.
+        if old and head:
+            listing = _git(root, "diff", "--name-only", "-z", "--no-renames", "--relative", old, head)
+        else:  # ls-tree, like diff --relative, answers for root and relative to it
+            listing = _git(root, "ls-tree", "-r", "-z", "--name-only", old or head)
+        files.update(path for path in (listing or "").split("\0") if path)
+    return Changes(sorted(files), old, head) if files else None
+
+
+def _git_state(root: Path) -> tuple[str | None, str | None, dict[str, str]] | None:
+    """(head, branch, {dirty path: digest}) with paths relative to root, or None outside a usable work tree."""
+    where = _git(root, "rev-parse", "--is-inside-work-tree", "--show-prefix")
+    if where is None or not where.startswith("true\n"):
+        return None
+    prefix = where[5:].rstrip("\n")  # porcelain paths are relative to the repository root, ours to root
+    status = _git(
+        root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames", "--", "."
+    )
+    if status is None:
+        return None
+    head = branch = None
+    paths = []
+    for entry in status.split("\0"):
+        if entry.startswith("# branch.oid "):
+            head = entry[13:] if SHA.fullmatch(entry[13:]) else None  # "(initial)": no commits yet
+        elif entry.startswith("# branch.head "):
+            branch = None if entry[14:] == "(detached)" else entry[14:]
+        elif entry[:1] in FIELDS and entry[1:2] == " ":
+            paths.append(entry.split(" ", FIELDS[entry[0]])[-1])
+    names = sorted({path.removeprefix(prefix) for path in paths if path})
+    return head, branch, {name: _digest(root, name) for name in names}
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """Stdout of one git command run in root; None if git is missing, fails or takes over 2 s."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=2,
+            encoding="utf-8",
+            errors="replace",  # a non-UTF-8 name gets a stable, JSON-safe stand-in
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},  # status must not take the index lock in the user's repo
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _local(root: Path, rel: str) -> Path | None:
+    """root/rel when it stays inside root (no "..", no symlinked directory leading out), else None."""
+    if not isinstance(rel, str) or not rel or ".." in Path(rel).parts:
+        return None
+    path = root / rel
+    try:
+        inside = path.parent.resolve().is_relative_to(root)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if inside else None
+
+
+def _digest(root: Path, rel: str) -> str:
+    path = _local(root, rel)
+    if path is None:
+        return "outside"
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):  # git tracks the link itself: hash its text, never follow it
+            return "link:" + hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > BIG:  # submodules, nested repositories, huge files
+            return f"stat:{info.st_size}:{info.st_mtime_ns}"
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return "deleted"
+
+
+def _stat(root: Path, rel: str) -> list[int] | None:
+    path = _local(root, rel)
+    try:
+        if path is None or not path.resolve().is_relative_to(root):  # a symlink out of the project counts as missing
+            return None
+        info = path.stat()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return [info.st_mtime_ns, info.st_size]
+
+
+def _short(sha: str | None) -> str:
+    return sha[:7] if sha else "none"
