@@ -137,9 +137,9 @@ def row_of(session_id: str, expiry: int, raw: bytes, now: int, archived: dict[st
 
 
 def table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [min(max(len(str(r[i])) for r in [header, *rows]), 60) for i in range(len(header))]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        typer.echo("  ".join(str(cell)[:60].ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def show(ref: Ref) -> None:

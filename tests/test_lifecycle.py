@@ -1,0 +1,263 @@
+"""Session lifecycle with a real redis-server, the fake Messages API, real git and a real LanceDB archive:
+names, resume, continue, fork, export/import, stale-context detection, archive → search → restore."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from agentwinter_sessions import tracker
+
+from agentwinter_core.app import build_agent, build_app
+from agentwinter_core.host import build_plugin_manager
+from agentwinter_core.query import run_command, run_query
+from agentwinter_core.state import UsageError
+from agentwinter_core.ui import UI
+from tests.helpers import fake_api as fake
+from tests.helpers.gitrepo import commit, init, isolate
+
+AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
+
+
+@pytest.fixture
+def env(fake_api, redis_server, tmp_path, monkeypatch):
+    isolate(tmp_path, monkeypatch)
+    for name, value in fake_api.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AGENTWINTER_REDIS_URL", redis_server.url())
+    monkeypatch.setenv("AGENTWINTER_CONFIG", str(tmp_path / "config.toml"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "features.txt").write_text("search\nexport\nsync\n")
+    return project
+
+
+def make_app(project: Path, **options):
+    """An in-process agentwinter with every installed plugin but cleanup, started with these options."""
+    pm = build_plugin_manager(disabled={"cleanup"})
+    app = build_app(pm, interactive=False, project_dir=project, options=options)
+    app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
+    agent = build_agent(app)
+    pm.hook.startup(app=app)
+    return app, agent
+
+
+def err(app) -> str:
+    return app.ui.err.file.getvalue()
+
+
+def out(app) -> str:
+    return app.ui.out.file.getvalue()
+
+
+def command(app, line: str) -> str:
+    before = len(out(app))
+    run_command(app, line)
+    return out(app)[before:]
+
+
+def cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([AGENTWINTER, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+# ---- names, resume, continue ----------------------------------------------------------------------------
+def test_named_session_is_created_then_resumed_in_a_new_run(env, fake_api):
+    fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"), fake.text("3 still"))
+    app, agent = make_app(env, session="checkout")
+    run_query(app, agent, "how many features?")
+    first_id = tracker(app).id
+    assert f"🆕 New session: {first_id} (checkout)" in err(app)
+    app.pm.hook.shutdown(app=app)
+
+    again, agent = make_app(env, session="checkout")
+    assert tracker(again).id == first_id and f"↩️  Resuming session: {first_id} (4 messages)" in err(again)
+    run_query(again, agent, "and now?")
+    sent = fake_api.message_requests()[-1]["messages"]
+    assert len(sent) == 5 and "export" in json.dumps(sent[2])  # the earlier tool result came along
+    assert fake_api.violations == []
+    assert err(again).count("Resuming session") == 1  # announced once, not again by the first query
+
+
+def test_names_are_validated_and_unique(env, fake_api):
+    app, agent = make_app(env)
+    for bad, reason in [("x" * 65, "at most 64"), ("a\tb", "control characters"), ("session-1", "cannot start")]:
+        assert reason in command(app, f"!name {bad}")
+        with pytest.raises(UsageError, match=reason):
+            make_app(env, session=bad)
+    with pytest.raises(UsageError, match="cannot be empty"):
+        make_app(env, session="  ")
+    run_query(app, agent, "one")
+    assert "now named **mine**" in command(app, "!name mine")
+    assert "is named **mine**" in command(app, "!name")
+    other, other_agent = make_app(env)
+    run_query(other, other_agent, "two")
+    assert f"belongs to session {tracker(app).id}" in command(other, "!name mine")
+
+
+def test_resume_by_prefix_continue_here_and_clear_errors(env, fake_api, tmp_path):
+    app, agent = make_app(env)
+    run_query(app, agent, "first")
+    session_id = tracker(app).id
+    resumed, _ = make_app(env, resume=session_id[: len("session-20261125-1")])
+    assert tracker(resumed).id == session_id
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(UsageError, match=f"no session to continue in {elsewhere}"):
+        make_app(elsewhere, cont=True)
+    continued, agent = make_app(env, cont=True)
+    assert tracker(continued).id == session_id
+    with pytest.raises(UsageError, match="no session matches 'nope'"):
+        make_app(env, resume="nope")
+    second, agent2 = make_app(env)  # a second session: the prefix "session-" is ambiguous now
+    run_query(second, agent2, "second")
+    second_id = tracker(second).id
+    with pytest.raises(UsageError, match="matches 2 sessions"):
+        make_app(env, resume="session-")
+    with pytest.raises(UsageError, match="not several"):
+        make_app(env, resume=session_id, cont=True)
+    assert "continues session" in command(second, f"!resume {session_id}") and tracker(second).id == session_id
+    assert cli("sessions", "list", cwd=elsewhere).stdout.startswith(f"No active sessions in {elsewhere}")
+    listed = json.loads(cli("sessions", "list", "--all", "--json", cwd=elsewhere).stdout)
+    assert {row["id"]: row["cwd"] for row in listed} == {session_id: str(env), second_id: str(env)}
+    table = cli("sessions", "list", "--all", cwd=elsewhere).stdout.splitlines()
+    assert table[0].split()[:2] == ["directory", "id"] and all(line.startswith(str(env)) for line in table[1:])
+
+
+def test_a_cli_run_refuses_an_unknown_session_with_one_line(env, fake_api):
+    done = cli("--resume", "nosuch", "-p", "hello", cwd=env)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == ["error: no session matches 'nosuch'"]
+    assert fake_api.message_requests() == []
+
+
+# ---- fork ---------------------------------------------------------------------------------------------
+def test_fork_copies_and_can_cut_at_an_earlier_query(env, fake_api, redis_server):
+    app, agent = make_app(env)
+    for question in ("one", "two", "three"):
+        run_query(app, agent, question)
+    original = tracker(app).id
+    stored_before = redis_server.client(1).get(f"agentwinter:session:{original}")
+    assert "🍴 Forked" in command(app, "!fork 2")
+    fork_id = tracker(app).id
+    assert fork_id != original and len(tracker(app).kept.messages) == 4
+    run_query(app, agent, "four")
+    assert [m["content"][0]["text"] for m in fake_api.message_requests()[-1]["messages"][::2]] == ["one", "two", "four"]
+    assert redis_server.client(1).get(f"agentwinter:session:{original}") == stored_before  # untouched
+    assert "this session has 3 queries: fork after 1 to 3" in command(app, "!fork 9")
+    forked, _ = make_app(env, resume=original, fork=True)
+    assert tracker(forked).id not in (original, fork_id) and len(tracker(forked).kept.messages) == 6
+
+
+# ---- export / import ------------------------------------------------------------------------------------
+def test_export_import_round_trip_is_byte_identical_and_invalid_files_are_refused(env, fake_api, tmp_path):
+    fake_api.add(fake.with_thinking(fake.tool_use("read_file", {"path": "features.txt"}), "read it"), fake.text("3"))
+    app, agent = make_app(env, session="trip")
+    run_query(app, agent, "how many?")
+    first = tmp_path / "first.json"
+    assert cli("sessions", "export", "trip", "-o", str(first), cwd=env).returncode == 0
+    assert cli("sessions", "rm", "trip", cwd=env).returncode == 0
+    imported = cli("sessions", "import", str(first), cwd=env)
+    assert imported.returncode == 0 and "imported" in imported.stdout
+    second = cli("sessions", "export", "trip", cwd=env)
+    assert second.stdout.encode() == first.read_bytes()
+
+    collision = cli("sessions", "import", str(first), cwd=env)
+    assert "imported as a new session" in collision.stdout
+    replaced = cli("sessions", "import", str(first), "--replace", cwd=env)
+    assert replaced.returncode == 0 and tracker(app).id in replaced.stdout
+
+    broken = json.loads(first.read_text())
+    broken["messages"] = broken["messages"][:2]  # a tool_use without its tool_result
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(broken))
+    refused = cli("sessions", "import", str(bad), cwd=env)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: not a valid session history")
+    bad.write_text(json.dumps({**json.loads(first.read_text()), "format": 99}))
+    assert "newer than this agentwinter-sessions" in cli("sessions", "import", str(bad), cwd=env).stderr
+    markdown = cli("sessions", "export", "trip", "--format", "markdown", cwd=env).stdout
+    assert "## You\n\nhow many?" in markdown and "<details><summary>🔧 read_file" in markdown
+
+
+# ---- stale context ---------------------------------------------------------------------------------------
+def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_model(env, fake_api):
+    repo = init(env)
+    before = commit(repo, "start", **{"app.py": "A = 1\n"})
+    fake_api.add(fake.tool_use("read_file", {"path": "app.py"}), fake.text("A is 1"), fake.text("rechecked"))
+    app, agent = make_app(repo, session="stale")
+    run_query(app, agent, "what is A?")
+    app.pm.hook.shutdown(app=app)
+    after = commit(repo, "change", **{"app.py": "A = 2\n"})
+    (repo / "features.txt").write_text("search\n")  # uncommitted
+
+    again, agent = make_app(repo, session="stale")
+    assert f"warning: ⚠ 2 files changed since this session (HEAD {before[:7]} → {after[:7]})" in err(again)
+    run_query(again, agent, "and now?")
+    last = fake_api.message_requests()[-1]["messages"][-1]["content"]
+    assert [b["type"] for b in last] == ["text", "text"] and "app.py, features.txt" in last[0]["text"]
+    assert last[1]["text"] == "and now?"
+    assert fake_api.violations == []
+    third, _ = make_app(repo, session="stale")
+    assert "files changed" not in err(third)  # the last save recorded the new state
+
+
+# ---- archive, search, restore ------------------------------------------------------------------------------
+def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake_api, redis_server, monkeypatch):
+    monkeypatch.setenv("AGENTWINTER_SESSION_TTL", "2")
+    fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("found them"))
+    app, agent = make_app(env, session="doomed")
+    run_query(app, agent, "list the zebra features")
+    session_id = tracker(app).id
+    tracker(app).sweeper.join(10)  # the sweep started with the first query archived it (expires within 10 min)
+    app.pm.hook.shutdown(app=app)
+    deadline = time.time() + 10
+    while redis_server.client(1).exists(f"agentwinter:session:{session_id}") and time.time() < deadline:
+        time.sleep(0.2)
+    assert not redis_server.client(1).exists(f"agentwinter:session:{session_id}")  # expired
+
+    found = cli("sessions", "search", "zebra", "--json", cwd=env)
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert [(h["id"], h["name"], h["live"]) for h in hits] == [(session_id, "doomed", False)]
+    assert cli("sessions", "search", "giraffe", cwd=env).stdout.startswith("No session mentions")
+    monkeypatch.setenv("AGENTWINTER_SESSION_TTL", "600")
+    restored = cli("sessions", "restore", "doomed", cwd=env)
+    assert restored.returncode == 0 and f"restored {session_id}" in restored.stdout
+    listed = json.loads(cli("sessions", "list", "--json", cwd=env).stdout)
+    assert [(r["id"], r["archived"]) for r in listed] == [(session_id, True)]
+
+    fake_api.add(fake.text("still zebras"))
+    resumed = cli("--resume", session_id, "-p", "and now?", cwd=env)
+    assert resumed.returncode == 0 and "still zebras" in resumed.stdout
+    sent = fake_api.message_requests()[-1]["messages"]
+    assert len(sent) == 5 and fake_api.violations == []
+
+
+def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_api, redis_server):
+    app, agent = make_app(env, session="back")
+    run_query(app, agent, "remember the walrus")
+    session_id = tracker(app).id
+    app.pm.hook.shutdown(app=app)  # archives it on exit
+    redis_server.client(1).delete(f"agentwinter:session:{session_id}")  # as if it expired
+    again, _ = make_app(env, session="back")
+    assert tracker(again).id == session_id and len(tracker(again).kept.messages) == 2
+
+
+def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agentwinter_core.cli import build_cli
+
+    monkeypatch.setitem(sys.modules, "lancedb", None)
+    pm = build_plugin_manager(disabled={"cleanup"})
+    done = CliRunner().invoke(build_cli(pm), ["sessions", "search", "anything"])
+    assert done.exit_code == 2
+    assert 'session archive needs LanceDB: pip install "agentwinter-sessions[archive]"' in done.output
+    app, agent = make_app(env)
+    run_query(app, agent, "works without it")
+    assert "| — |" in command(app, "!sessions")
+    assert os.environ["AGENTWINTER_ARCHIVE_DIR"] and not Path(os.environ["AGENTWINTER_ARCHIVE_DIR"]).exists()
