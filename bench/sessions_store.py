@@ -34,8 +34,11 @@ ROUNDS = 5  # the whole 40-turn replay, repeated; medians over rounds
 def make_tracker(url: str):
     os.environ["AGENTWINTER_REDIS_URL"] = url
     os.environ["AGENTWINTER_CONFIG"] = str(Path(tempfile.mkdtemp()) / "none.toml")
+    os.environ["AGENTWINTER_ARCHIVE_DIR"] = str(Path(tempfile.mkdtemp()) / "archive")
     pm = build_plugin_manager(disabled={"cleanup"})
-    app = build_app(pm, interactive=False, project_dir=Path.cwd())
+    # A plain directory: in a git project the working-tree snapshot (~5 ms of git status) runs in a thread
+    # while the model answers, which a replay without a model cannot overlap.
+    app = build_app(pm, interactive=False, project_dir=Path(tempfile.mkdtemp()))
     app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
     from agentwinter_sessions import tracker
 
@@ -50,7 +53,8 @@ def replay_ours(url: str, turns: list[list[dict]]) -> tuple[list[float], list[by
         started = time.perf_counter()
         tracker.before_query()
         load = time.perf_counter() - started
-        app.conversation.messages.extend(turn)  # the query and the model's work
+        app.conversation.messages.extend(turn)  # the query and the model's work...
+        tracker.workspace.wait()  # ...during which the working-tree snapshot runs in its thread
         started = time.perf_counter()
         tracker.after_response(QueryResult("q", Usage(), 0.0))
         times.append(load + time.perf_counter() - started)
@@ -181,6 +185,7 @@ def main() -> int:
     floor, naive, ours = total(floor_runs), total(naive_runs), total(ours_runs)
     size = len(values[-1])
     print(f"40-turn replay, final document {size:,} bytes, median of {ROUNDS} rounds")
+
     def last_ten(runs: list[list[float]]) -> float:
         return statistics.median(sum(run[-10:]) for run in runs) * 1000
 

@@ -27,7 +27,7 @@ def sessions(tracker: Tracker, args: str = "") -> str:
         return f"Redis at {redact(tracker.settings.redis_url)} is unreachable: no session list."
     if not listing.rows:
         return "No active sessions."
-    archived = tracker.archive.versions() if tracker.archive is not None else None
+    archived = tracker.archived()
     lines = [
         "| | session | name | messages | first query | age | expires in | archived |",
         "|---|---|---|---|---|---|---|---|",

@@ -29,6 +29,7 @@ class Tracker:
         self.workspace = Watch(app.project_dir)
         self.last_sweep = 0.0
         self.sweeper: threading.Thread | None = None
+        self._archived: dict[str, int] | None = None  # id -> archived version, as of the last sweep
         self.reset()
 
     def reset(self) -> None:
@@ -262,10 +263,19 @@ class Tracker:
             return
         try:
             lifecycle.archive_one(self.store, self.archive, self.id)
+            self._archived = None
         except Offline:
             pass
         except Exception as exc:  # an archive problem must never cost the live session
             self.app.ui.warn(f"could not archive session {self.id}: {type(exc).__name__}: {exc}")
+
+    def archived(self) -> dict[str, int] | None:
+        """Archived versions by id (None without the archive), cached: ``!sessions`` stays instant."""
+        if self.archive is None:
+            return None
+        if self._archived is None:
+            self._archived = self.archive.versions()
+        return self._archived
 
     def sweep_if_due(self) -> None:
         """Archive sessions close to expiry: at start-up and every few minutes, in the background."""
@@ -281,6 +291,7 @@ class Tracker:
 
         try:
             lifecycle.sweep(self.store, self.archive, self.settings.archive_margin_seconds)
+            self._archived = self.archive.versions()
         except Unavailable:
             pass  # the outage is reported by the query path
         except Exception as exc:  # a background chore: report, never crash

@@ -1,16 +1,21 @@
 """The working-tree state each save records, for stale-context detection on resume.
 
-``git status`` costs tens of milliseconds, so it runs in a thread while the model answers, and the
-save only adds the files the query itself read (cheap stats, outside git).
+``git status`` costs milliseconds, so it runs in a thread while the model answers, at most every
+``REFRESH`` seconds (an older snapshot can only report more files as changed, never fewer: on resume
+the model re-reads a file too many, never one too few). Outside git, the save adds the files the query
+itself read (cheap stats).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from agentwinter_sessions import workspace
+
+REFRESH = 30.0  # seconds
 
 
 class Watch:
@@ -20,23 +25,30 @@ class Watch:
         self._result: dict[str, Any] = {}
         self._read: set[str] = set()
         self._scanned = 0  # messages already searched for read_file paths
+        self._taken = -REFRESH  # monotonic time of the last snapshot
 
     def start(self, messages: list[dict[str, Any]]) -> None:
-        """Before a query: snapshot the tree in the background."""
+        """Before a query: snapshot the tree in the background, unless the last one is recent."""
         paths = sorted(self._paths(messages))
+        if time.monotonic() - self._taken < REFRESH:
+            return
+        self._taken = time.monotonic()
         self._thread = threading.Thread(target=self._snapshot, args=(paths,), daemon=True)
         self._thread.start()
 
-    def recorded(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        """At save: the snapshot, with the files this query read added."""
+    def wait(self) -> None:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def recorded(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """At save: the snapshot, with the files this query read added."""
+        self.wait()
         before = set(self._read)
         new = sorted(self._paths(messages) - before)
         result = self._result or workspace.snapshot(self.project_dir, sorted(self._read))
         if new and not result.get("git"):
-            files = {**result.get("files", {}), **workspace.snapshot(self.project_dir, new).get("files", {})}
+            files = {**result.get("files", {}), **workspace.file_states(self.project_dir, new)}
             result = {**result, "files": files}
         self._result = result
         return result

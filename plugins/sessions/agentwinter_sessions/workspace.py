@@ -65,7 +65,13 @@ def snapshot(project_dir: Path, read: list[str]) -> dict:
         head, branch, dirty = state
         digest = hashlib.sha256(json.dumps([head, sorted(dirty.items())]).encode()).hexdigest()
         return {"git": True, "head": head, "branch": branch, "dirty": dirty, "digest": digest}
-    return {"git": False, "files": {path: _stat(root, path) for path in read if _local(root, path)}}
+    return {"git": False, "files": file_states(root, read)}
+
+
+def file_states(project_dir: Path, paths: list[str]) -> dict[str, list[int] | None]:
+    """[mtime_ns, size] of each path inside the project (None when missing): the outside-git record."""
+    root = Path(project_dir).resolve()
+    return {path: _stat(root, path) for path in paths if _local(root, path)}
 
 
 def changes(before: dict, project_dir: Path) -> Changes | None:
