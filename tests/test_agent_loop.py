@@ -15,6 +15,7 @@ from agentwinter_core.query import run_query
 from agentwinter_core.tools import Tool
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
+from tests.helpers.memory import Memory
 
 
 @pytest.fixture
@@ -43,22 +44,6 @@ def make_app(fake_api, project, monkeypatch):
         return app, build_agent(app)
 
     return make
-
-
-class Memory:
-    """Keeps the conversation between queries, as the sessions plugin does (the core forgets it)."""
-
-    def __init__(self) -> None:
-        self.kept = None
-
-    @hookimpl
-    def before_query(self, app):
-        if self.kept is not None:
-            app.conversation = self.kept
-
-    @hookimpl
-    def after_response(self, app):
-        self.kept = app.conversation
 
 
 def assert_valid(fake_api):

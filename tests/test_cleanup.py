@@ -17,6 +17,7 @@ from agentwinter_core.query import run_command, run_query
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
 from tests.helpers.conversations import Call, accepted, build, image, results
+from tests.helpers.memory import Memory
 
 SMALL = Settings(trigger=100, clear_at_least=1, keep=2)  # clears as soon as anything is worth it
 
@@ -136,22 +137,6 @@ def test_settings_from_the_config_file_then_the_environment(tmp_path, monkeypatc
 
 
 # ---- the hook in a real query --------------------------------------------------------------------------
-class Memory:
-    """Keeps the conversation between queries (the sessions plugin's job, without Redis)."""
-
-    def __init__(self) -> None:
-        self.kept = None
-
-    @hookimpl
-    def before_query(self, app):
-        if self.kept is not None:
-            app.conversation = self.kept
-
-    @hookimpl
-    def after_response(self, app):
-        self.kept = app.conversation
-
-
 @pytest.fixture
 def make_app(fake_api, tmp_path, monkeypatch):
     for name, value in fake_api.env().items():

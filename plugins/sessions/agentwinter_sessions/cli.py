@@ -33,15 +33,13 @@ class Context:
             load_config().section("sessions"), lambda m: typer.echo(f"warning: {m}", err=True)
         )
         self.store = Store(self.settings.redis_url)
-        self._archive: Any = False
 
-    @property
+    @functools.cached_property
     def archive(self) -> Any:
+        """The LanceDB archive, or None without the archive extra."""
         from agentwinter_sessions import lifecycle
 
-        if self._archive is False:
-            self._archive = lifecycle.open_archive(self.settings.archive_dir)
-        return self._archive
+        return lifecycle.open_archive(self.settings.archive_dir)
 
     def needs_archive(self) -> Any:
         from agentwinter_core.state import UsageError

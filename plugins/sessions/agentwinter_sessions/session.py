@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -24,7 +25,6 @@ class Tracker:
         self.settings = Settings.load(app.config.section("sessions"), app.ui.warn)
         self.encoder = Encoder(lambda value: app.pm.hook.dump_json(value=value))
         self._store: Any = None
-        self._archive: Any = False  # False: not looked for yet; None: LanceDB not installed
         self.unreachable = False  # warned about an outage, not yet recovered
         self.workspace = Watch(app.project_dir)
         self.last_sweep = 0.0
@@ -77,12 +77,10 @@ class Tracker:
             self.app.ui.info(f"Redis at {redact(self.settings.redis_url)} is back")
         return result
 
-    @property
+    @functools.cached_property
     def archive(self) -> Any:
         """The LanceDB archive, or None when the archive extra is not installed."""
-        if self._archive is False:
-            self._archive = lifecycle.open_archive(self.settings.archive_dir)
-        return self._archive
+        return lifecycle.open_archive(self.settings.archive_dir)
 
     # ---- before a query ---------------------------------------------------------------------------
     def before_query(self) -> None:
