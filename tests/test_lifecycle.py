@@ -67,7 +67,7 @@ def cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[s
 
 
 # ---- names, resume, continue ----------------------------------------------------------------------------
-def test_named_session_is_created_then_resumed_in_a_new_run(env, fake_api):
+def test_named_session_is_created_then_resumed_in_a_new_run(env, fake_api, redis_server):
     fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"), fake.text("3 still"))
     app, agent = make_app(env, session="checkout")
     run_query(app, agent, "how many features?")
@@ -75,7 +75,9 @@ def test_named_session_is_created_then_resumed_in_a_new_run(env, fake_api):
     assert f"🆕 New session: {first_id} (checkout)" in err(app)
     app.pm.hook.shutdown(app=app)
 
+    redis_server.client(1).expire(f"agentwinter:session:{first_id}", 100)
     again, agent = make_app(env, session="checkout")
+    assert redis_server.client(1).ttl(f"agentwinter:session:{first_id}") > 2600  # resuming slid the TTL
     assert tracker(again).id == first_id and f"↩️  Resuming session: {first_id} (4 messages)" in err(again)
     run_query(again, agent, "and now?")
     sent = fake_api.message_requests()[-1]["messages"]
@@ -261,3 +263,13 @@ def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch
     run_query(app, agent, "works without it")
     assert "| — |" in command(app, "!sessions")
     assert os.environ["AGENTWINTER_ARCHIVE_DIR"] and not Path(os.environ["AGENTWINTER_ARCHIVE_DIR"]).exists()
+
+
+def test_new_archives_the_session_it_leaves(env, fake_api):
+    from agentwinter_sessions.archive import Archive
+
+    app, agent = make_app(env)
+    run_query(app, agent, "something to keep")
+    left = tracker(app).id
+    assert "stays until it expires" in command(app, "!new")
+    assert Archive(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])).versions()[left] == 1
