@@ -273,3 +273,13 @@ def test_new_archives_the_session_it_leaves(env, fake_api):
     left = tracker(app).id
     assert "stays until it expires" in command(app, "!new")
     assert Archive(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])).versions()[left] == 1
+
+
+def test_redis_down_stops_a_resume_with_one_line_and_no_password(env, fake_api, monkeypatch):
+    monkeypatch.setenv("AGENTWINTER_REDIS_URL", "redis://:hunter2@127.0.0.1:1/1")
+    done = cli("--resume", "anything", "-p", "hello", cwd=env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: Redis at redis://:***@127.0.0.1:1/1 is unreachable: cannot open a session"
+    listed = cli("sessions", "list", cwd=env)
+    assert listed.returncode == 1 and "unreachable" in listed.stderr and "hunter2" not in listed.stderr
+    assert fake_api.message_requests() == []

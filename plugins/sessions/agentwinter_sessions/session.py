@@ -58,6 +58,12 @@ class Tracker:
             self._store = Store(self.settings.redis_url)
         return self._store
 
+    @staticmethod
+    def unavailable() -> tuple[type[Exception], ...]:
+        from agentwinter_sessions.store import Unavailable
+
+        return Unavailable
+
     def call(self, method: str, *args: Any) -> Any:
         """A store call; on an outage: one warning, then None (the session goes on in memory)."""
         from agentwinter_sessions.store import Unavailable
@@ -158,7 +164,7 @@ class Tracker:
                 self.open(self._latest_here())
             if fork:
                 self.app.ui.info(self.fork(_count(options.get("fork_at"))))
-        except Offline as exc:
+        except (Offline, *self.unavailable()) as exc:
             url = redact(self.settings.redis_url)
             raise UsageError(f"Redis at {url} is unreachable: cannot open a session") from exc
         self.sweep_if_due()
