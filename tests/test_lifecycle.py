@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -183,6 +184,9 @@ def test_export_import_round_trip_is_byte_identical_and_invalid_files_are_refuse
     assert "newer than this agentwinter-sessions" in cli("sessions", "import", str(bad), cwd=env).stderr
     markdown = cli("sessions", "export", "trip", "--format", "markdown", cwd=env).stdout
     assert "## You\n\nhow many?" in markdown and "<details><summary>🔧 read_file" in markdown
+    shown = cli("sessions", "show", tracker(app).id[:-3], cwd=env).stdout  # an id prefix works too
+    assert shown.startswith(f"{tracker(app).id}  trip  4 messages") and re.search(r"expires in 4[45]m", shown)
+    assert "## Claude\n\n3" in shown
 
 
 # ---- stale context ---------------------------------------------------------------------------------------
