@@ -9,6 +9,7 @@ in place, only replaced — cleanup replaces the ones it shrinks).
 
 from __future__ import annotations
 
+import operator
 import secrets
 import time
 from collections.abc import Callable
@@ -112,6 +113,9 @@ class Encoder:
 
 def common_prefix(mine: list[Any], theirs: list[Any]) -> int:
     """How many leading items are the very same objects."""
+    shorter = min(len(mine), len(theirs))
+    if all(map(operator.is_, mine[:shorter], theirs[:shorter])):  # the usual case, at C speed
+        return shorter
     count = 0
     for a, b in zip(mine, theirs, strict=False):
         if a is not b:
