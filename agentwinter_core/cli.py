@@ -62,9 +62,13 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        for row in rows:
-            hooks = ", ".join(row["hooks"]) or row["error"] or "-"
-            typer.echo(f"{row['name']:<16} {row['distribution']} {row['version']:<9} {row['status']:<8} {hooks}")
+        cells = [
+            [row["name"], row["distribution"], row["version"], row["status"], ", ".join(row["hooks"]) or row["error"]]
+            for row in rows
+        ]
+        widths = [max(len(str(cell[i])) for cell in cells) for i in range(4)]
+        for cell in cells:
+            typer.echo("  ".join([*(str(c).ljust(w) for c, w in zip(cell, widths, strict=False)), cell[4] or "-"]))
 
     pm.hook.register_cli_commands(cli=cli)
     return cli

@@ -93,3 +93,7 @@ def test_version_and_plugins_json(run_cli):
     assert "register_tools" in by_name["builtin_tools"]["hooks"]
     assert by_name["serialization"]["status"] == "blocked"
     assert by_name["serialization"]["distribution"] == "agentwinter-serialization"
+    table = run_cli("plugins").stdout.splitlines()
+    assert len(table) == len(by_name)
+    # aligned columns: each plugin's distribution starts at the same place
+    assert len({line.index(by_name[line.split()[0]]["distribution"]) for line in table}) == 1
