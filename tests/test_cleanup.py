@@ -172,7 +172,7 @@ def test_the_plugin_clears_old_results_between_queries_and_reports_it(fake_api, 
     app, agent = make_app(Memory())
     sent = read_twice(fake_api, app, agent)
     assert results(sent)[0]["content"].startswith('[Cleared: read_file {"path":"big.py"} (output, ')
-    assert "🧹 Cleared 1 old tool results" in app.ui.err.file.getvalue()
+    assert "🧹 Cleared 1 old tool result (~" in app.ui.err.file.getvalue()
     stats = app.conversation.metadata["cleanup"]
     assert stats["results_cleared"] == 2 and stats["clears"] == 2 and stats["tokens_removed"] > 1000
     run_command(app, "!context")

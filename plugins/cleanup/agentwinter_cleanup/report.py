@@ -21,8 +21,8 @@ def record(app: App, outcome: Outcome) -> None:
     stats["recent"] = ([item.to_dict() for item in outcome.cleared] + stats["recent"])[:RECENT]
     app.conversation.metadata["cleanup"] = stats
     app.ui.info(
-        f"🧹 Cleared {len(outcome.cleared)} old tool results (~{outcome.tokens_removed:,} tokens) to keep the "
-        "context small; !context shows what"
+        f"🧹 Cleared {plural(len(outcome.cleared), 'old tool result')} (~{outcome.tokens_removed:,} tokens) "
+        "to keep the context small; !context shows what"
     )
 
 
@@ -43,9 +43,9 @@ def context(app: App, settings: Settings) -> str:
         f"**Context cleanup** — {settings.describe()}",
         "",
         f"- context now: ~{estimate_tokens(messages):,} tokens in {len(messages)} messages "
-        f"({len(results)} tool results, {shrunk} of them cleared)",
-        f"- removed so far: {stats['results_cleared']} tool results, ~{stats['tokens_removed']:,} tokens, "
-        f"in {stats['clears']} clears",
+        f"({plural(len(results), 'tool result')}, {shrunk} of them cleared)",
+        f"- removed so far: {plural(stats['results_cleared'], 'tool result')}, ~{stats['tokens_removed']:,} tokens, "
+        f"in {plural(stats['clears'], 'clear')}",
     ]
     if stats["recent"]:
         lines += ["", "Most recently cleared (run the tool again to see one):"]
@@ -55,3 +55,7 @@ def context(app: App, settings: Settings) -> str:
             if isinstance(item, dict)
         ]
     return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
