@@ -281,3 +281,20 @@ def test_incremental_saves_store_exactly_the_whole_document(env, redis_server):
     query(lambda m: m.extend(turn(4, 10)))
     assert decode(client.get(session_key(app)))["messages"] == app.conversation.messages
     assert client.keys("agentwinter:upload:*") == []  # upload keys are renamed, never left behind
+
+
+def test_redis_restored_from_an_older_snapshot_loses_no_turn(env, fake_api, redis_server):
+    """Redis restarted from an RDB file taken two queries ago: this process's newer history wins."""
+    app, agent = make_app(env)
+    run_query(app, agent, "one")
+    client = redis_server.client(1)
+    key = session_key(app)
+    old_value, old_version = client.get(key), client.hget("agentwinter:sessions:versions", tracker(app).id)
+    run_query(app, agent, "two")
+    run_query(app, agent, "three")
+    client.set(key, old_value, ex=2700)  # what a restore from that snapshot puts back
+    client.hset("agentwinter:sessions:versions", tracker(app).id, old_version)
+    run_query(app, agent, "four")
+    texts = [m["content"][0]["text"] for m in stored(redis_server, app)["messages"] if m["role"] == "user"]
+    assert texts == ["one", "two", "three", "four"]
+    assert [m["content"][0]["text"] for m in fake_api.message_requests()[-1]["messages"][::2]] == texts

@@ -103,7 +103,10 @@ class Tracker:
                 stored = self.call("touch", self.id, self.settings.ttl_seconds)
                 if stored is None:  # expired or lost: the next save writes the whole value
                     self.encoder.forget()
-                elif stored != self.version:
+                elif stored < self.version:  # Redis came back from an older snapshot: ours is newer
+                    self.version = stored
+                    self.encoder.forget()
+                elif stored > self.version:
                     self._reload()
             except Offline:
                 pass
