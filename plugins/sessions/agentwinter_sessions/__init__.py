@@ -79,7 +79,7 @@ def on_command(app: App, name: str, args: str) -> str | None:
     if name not in ("new", "sessions", "cache", "name", "resume", "fork"):
         return None
     from agentwinter_sessions import commands
-    from agentwinter_sessions.session import Offline
+    from agentwinter_sessions.errors import Offline
     from agentwinter_sessions.settings import redact
     from agentwinter_sessions.store import Unavailable
 

@@ -7,7 +7,8 @@ import time
 import orjson
 
 from agentwinter_sessions import lifecycle
-from agentwinter_sessions.session import Offline, Tracker
+from agentwinter_sessions.errors import Offline
+from agentwinter_sessions.session import Tracker
 from agentwinter_sessions.settings import redact
 
 
