@@ -11,14 +11,30 @@ import time
 from typing import Any
 
 from agentwinter_core import history
-from agentwinter_core.state import Conversation, UsageError
+from agentwinter_core.state import App, Conversation, Usage, UsageError
 from agentwinter_sessions import lifecycle, workspace
 from agentwinter_sessions.document import CorruptSession, decode, new_id
 from agentwinter_sessions.errors import Offline
-from agentwinter_sessions.settings import redact
+from agentwinter_sessions.settings import Settings, redact
 
 
 class Switching:
+    # State owned by Tracker (session.py); declared here so each method reads on its own.
+    app: App
+    settings: Settings
+    id: str | None
+    version: int
+    name: str
+    usage: Usage
+    kept: Conversation
+    announced: bool
+    note: str
+    last_sweep: float
+    sweeper: threading.Thread | None
+    _archived: dict[str, int] | None
+    store: Any
+    archive: Any
+
     def start(self, options: dict[str, Any]) -> None:
         """Act on ``--session``, ``--resume``, ``--continue`` and ``--fork``; then sweep the archive."""
         given = {
