@@ -31,11 +31,11 @@ TTL = 2700
 ROUNDS = 5  # the whole 40-turn replay, repeated; medians over rounds
 
 
-def make_tracker(url: str):
+def make_tracker(url: str, cleanup: bool = False):
     os.environ["AGENTWINTER_REDIS_URL"] = url
     os.environ["AGENTWINTER_CONFIG"] = str(Path(tempfile.mkdtemp()) / "none.toml")
     os.environ["AGENTWINTER_ARCHIVE_DIR"] = str(Path(tempfile.mkdtemp()) / "archive")
-    pm = build_plugin_manager(disabled={"cleanup"})
+    pm = build_plugin_manager(disabled=set() if cleanup else {"cleanup"})
     # A plain directory: in a git project the working-tree snapshot (~5 ms of git status) runs in a thread
     # while the model answers, which a replay without a model cannot overlap.
     app = build_app(pm, interactive=False, project_dir=Path(tempfile.mkdtemp()))
@@ -45,8 +45,8 @@ def make_tracker(url: str):
     return app, tracker(app)
 
 
-def replay_ours(url: str, turns: list[list[dict]]) -> tuple[list[float], list[bytes]]:
-    app, tracker = make_tracker(url)
+def replay_ours(url: str, turns: list[list[dict]], cleanup: bool = False) -> tuple[list[float], list[bytes]]:
+    app, tracker = make_tracker(url, cleanup)
     times, values = [], []
     for turn in turns:
         app.conversation = Conversation()  # what the core does before every query
@@ -55,6 +55,8 @@ def replay_ours(url: str, turns: list[list[dict]]) -> tuple[list[float], list[by
         load = time.perf_counter() - started
         app.conversation.messages.extend(turn)  # the query and the model's work...
         tracker.workspace.wait()  # ...during which the working-tree snapshot runs in its thread
+        if cleanup:  # the core runs cleanup_messages before after_response
+            app.conversation.messages = app.pm.hook.cleanup_messages(messages=app.conversation.messages, app=app)
         started = time.perf_counter()
         tracker.after_response(QueryResult("q", Usage(), 0.0))
         times.append(load + time.perf_counter() - started)
@@ -165,13 +167,16 @@ def main() -> int:
     with RedisServer() as server:
         url = server.url(1)
         client = server.client(1)
-        ours_runs, floor_runs, naive_runs = [], [], []
+        ours_runs, floor_runs, naive_runs, cleaned_runs, cleaned_floor_runs = [], [], [], [], []
         for _ in range(ROUNDS):
             client.flushdb()
             ours, values = replay_ours(url, turns)
             ours_runs.append(ours)
             floor_runs.append(replay_floor(client, values))
             naive_runs.append(replay_naive(client, turns))
+            cleaned, cleaned_values = replay_ours(url, turns, cleanup=True)
+            cleaned_runs.append(cleaned)
+            cleaned_floor_runs.append(replay_floor(client, cleaned_values))
         trips, sent = round_trips(url, turns)
         client.flushdb()
         store_ms, command_ms = listing_ms(url, server)
@@ -196,6 +201,11 @@ def main() -> int:
             f"{name:<8}{value:>10.2f}{median_query(runs):>18.0f}{value / floor:>9.2f}"
             f"{late:>18.2f}{late / last_ten(floor_runs):>9.2f}"
         )
+    with_cleanup = total(cleaned_runs)
+    print(
+        f"with the default cleanup plugin (cache-aware): ours {with_cleanup:.2f} ms, "
+        f"{with_cleanup / total(cleaned_floor_runs):.2f}x the floor of its own (smaller) values"
+    )
     print(f"round trips per query (ours, max): {trips}")
     print(f"bytes sent to Redis over the replay: ours {sent:,}, floor {sum(map(len, values)):,}")
     print(
