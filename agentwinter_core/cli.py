@@ -78,7 +78,7 @@ def with_plugin_options(root: Callable[..., None], pm: PluginManager) -> None:
     """Give ``root`` a signature with the plugins' options, which typer turns into real options."""
     signature = inspect.signature(root, eval_str=True)
     params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    taken = {p.name for p in params} | {"help", "h", "version", "model", "m", "print", "p", "project", "C"}
+    taken = {"help", "h"} | {p.name for p in params} | {flag.lstrip("-") for p in params for flag in _flags(p)}
     for found in pm.hook.register_cli_options():
         for option in found or []:
             flags = {flag.lstrip("-") for flag in option.flags}
@@ -95,6 +95,14 @@ def with_plugin_options(root: Callable[..., None], pm: PluginManager) -> None:
                 )
             )
     root.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+
+
+def _flags(param: inspect.Parameter) -> list[str]:
+    """The flags of a typer option parameter (in Annotated form typer keeps the first one as ``default``)."""
+    flags = []
+    for info in getattr(param.annotation, "__metadata__", ()):
+        flags += [getattr(info, "default", None), *(getattr(info, "param_decls", None) or ())]
+    return [flag for flag in flags if isinstance(flag, str) and flag.startswith("-")]
 
 
 def run(pm: PluginManager, query: str | None, **options: object) -> int:
