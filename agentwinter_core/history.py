@@ -16,10 +16,14 @@ INTERRUPTED = "Interrupted by user"
 
 def blocks(message: Message) -> list[dict[str, Any]]:
     """A message's content as a list of blocks (the API also accepts a bare string)."""
-    content = message.get("content")
+    return content_blocks(message.get("content"))
+
+
+def content_blocks(content: Any) -> list[dict[str, Any]]:
+    """Message or tool_result content (a string or a list of blocks) as a list of blocks."""
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content.strip() else []
-    return [block for block in content or [] if isinstance(block, dict)]
+    return [block for block in content or [] if isinstance(block, dict)] if isinstance(content, list) else []
 
 
 def tool_use_ids(message: Message) -> list[str]:

@@ -17,6 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from agentwinter_core import history
+from agentwinter_sessions.document import first_query
+
 TABLE = "sessions"
 SNIPPET = 160
 # New rows are searched without the index (a flat scan) until an optimize folds them in: cheap while few.
@@ -25,9 +28,12 @@ ATTEMPTS = 3
 COLUMNS = ["id", "version", "name", "cwd", "updated", "first_query", "text", "_score"]  # lance warns without _score
 
 
+INSTALL_HINT = 'session archive needs LanceDB: pip install "agentwinter-sessions[archive]"'
+
+
 class ArchiveUnavailable(Exception):
     def __init__(self) -> None:
-        super().__init__('session archive needs LanceDB: pip install "agentwinter-sessions[archive]"')
+        super().__init__(INSTALL_HINT)
 
 
 @dataclass
@@ -182,34 +188,19 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def blocks(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [block for block in content or [] if isinstance(block, dict)]
-
-
 def searchable(messages: list[dict[str, Any]]) -> list[str]:
     """The text worth finding a session by; thinking and images are left out."""
     parts: list[str] = []
     for message in messages:
-        for block in blocks(message.get("content")):
+        for block in history.blocks(message):
             kind = block.get("type")
             if kind == "text":
                 parts.append(str(block.get("text", "")))
             elif kind == "tool_use":
                 parts.append(f"{block.get('name', '')} {json.dumps(block.get('input'), ensure_ascii=False)}")
             elif kind == "tool_result":
-                parts += [str(inner.get("text", "")) for inner in blocks(block.get("content")) if "text" in inner]
+                parts += [str(b["text"]) for b in history.content_blocks(block.get("content")) if "text" in b]
     return parts
-
-
-def first_query(messages: list[dict[str, Any]]) -> str:
-    for message in messages:
-        if message.get("role") == "user":
-            for block in blocks(message.get("content")):
-                if block.get("type") == "text" and str(block.get("text", "")).strip():
-                    return one_line(str(block["text"]))[:80]
-    return ""
 
 
 def one_line(text: str) -> str:

@@ -21,17 +21,21 @@ def sessions_cli() -> typer.Typer:
     return cli
 
 
+@functools.cache
+def settings() -> Any:  # -> Settings, read once per process (its warnings shown once)
+    from agentwinter_core.config import load_config
+    from agentwinter_sessions.settings import Settings
+
+    return Settings.load(load_config().section("sessions"), lambda m: typer.echo(f"warning: {m}", err=True))
+
+
 class Context:
     """What every sub-command needs: settings, the store, the archive (None without the extra)."""
 
     def __init__(self) -> None:
-        from agentwinter_core.config import load_config
-        from agentwinter_sessions.settings import Settings
         from agentwinter_sessions.store import Store
 
-        self.settings = Settings.load(
-            load_config().section("sessions"), lambda m: typer.echo(f"warning: {m}", err=True)
-        )
+        self.settings = settings()
         self.store = Store(self.settings.redis_url)
 
     @functools.cached_property
@@ -43,7 +47,7 @@ class Context:
 
     def needs_archive(self) -> Any:
         from agentwinter_core.state import UsageError
-        from agentwinter_sessions.lifecycle import INSTALL_HINT
+        from agentwinter_sessions.archive import INSTALL_HINT
 
         if self.archive is None:
             raise UsageError(INSTALL_HINT)
@@ -77,11 +81,8 @@ def friendly(command: Callable[..., None]) -> Callable[..., None]:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         except Unavailable as exc:
-            from agentwinter_core.config import load_config
-            from agentwinter_sessions.settings import Settings
-
-            url = Settings.load(load_config().section("sessions"), lambda m: None).redis_url
-            typer.echo(f"error: Redis at {redact(url)} is unreachable ({type(exc).__name__})", err=True)
+            url = redact(settings().redis_url)
+            typer.echo(f"error: Redis at {url} is unreachable ({type(exc).__name__})", err=True)
             raise typer.Exit(1) from None
 
     return run
@@ -218,8 +219,9 @@ def search(
     ctx = Context()
     archive = ctx.needs_archive()
     lifecycle.sweep(ctx.store, archive, 10**9)  # every live session not archived at its version yet
-    live = set(ctx.store.live([hit.id for hit in archive.search(text)]))
-    hits = [{**vars(hit), "live": hit.id in live} for hit in archive.search(text)]
+    found = archive.search(text)
+    live = set(ctx.store.live([hit.id for hit in found]))
+    hits = [{**vars(hit), "live": hit.id in live} for hit in found]
     if as_json:
         typer.echo(orjson.dumps(hits, option=orjson.OPT_INDENT_2).decode())
     elif not hits:

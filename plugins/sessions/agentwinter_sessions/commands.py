@@ -40,14 +40,14 @@ def sessions(tracker: Tracker, args: str = "") -> str:
         age = duration(time.time() - float(meta.get("created") or time.time()))
         lines.append(
             f"| {mark} | `{session_id}` | {meta.get('name', '')} | {meta.get('messages', '?')} | {query} "
-            f"| {age} | {duration(expiry - listing.now)} | {archived_text(archived, session_id, meta)} |"
+            f"| {age} | {duration(expiry - listing.now)} | {archived_text(archived, session_id)} |"
         )
     if listing.total > len(listing.rows):
         lines.append(f"\n…and {listing.total - len(listing.rows)} older sessions.")
     return "\n".join(lines)
 
 
-def archived_text(archived: dict[str, int] | None, session_id: str, meta: dict) -> str:
+def archived_text(archived: dict[str, int] | None, session_id: str) -> str:
     if archived is None:
         return "—"  # no archive extra installed
     return "yes" if session_id in archived else "not yet"

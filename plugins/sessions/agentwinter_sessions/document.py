@@ -124,8 +124,9 @@ def common_prefix(mine: list[Any], theirs: list[Any]) -> int:
     return count
 
 
-def decode(raw: bytes) -> dict[str, Any]:
-    """The document, with a history the API accepts; CorruptSession when it cannot be used."""
+def decode(raw: bytes, repair: bool = True) -> dict[str, Any]:
+    """The document, with a history the API accepts (``repair=False``: as stored); CorruptSession when it
+    cannot be used."""
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -140,8 +141,19 @@ def decode(raw: bytes) -> dict[str, Any]:
     messages = document.get("messages")
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise CorruptSession("'messages' is not a list of messages")
-    document["messages"] = history.repair(messages)
+    if repair:
+        document["messages"] = history.repair(messages)
     for name, kind in (("usage", dict), ("metadata", dict), ("version", int)):
         if not isinstance(document.get(name), kind):
             document[name] = kind()
     return document
+
+
+def first_query(messages: list[dict[str, Any]]) -> str:
+    """The person's first words in a session, on one line (for listings)."""
+    for message in messages:
+        if message.get("role") == "user":
+            texts = [b.get("text", "") for b in history.blocks(message) if b.get("type") == "text"]
+            if texts:
+                return " ".join(" ".join(texts).split())[:80]
+    return ""

@@ -16,10 +16,10 @@ import orjson
 
 from agentwinter_core import history
 from agentwinter_core.state import UsageError
-from agentwinter_sessions.document import FORMAT, CorruptSession, Write, decode, new_id
+from agentwinter_sessions.archive import INSTALL_HINT
+from agentwinter_sessions.document import FORMAT, CorruptSession, Write, decode, first_query, new_id
 
 MAX_NAME = 64
-INSTALL_HINT = 'session archive needs LanceDB: pip install "agentwinter-sessions[archive]"'
 
 
 def check_name(name: str) -> str:
@@ -38,17 +38,14 @@ def check_name(name: str) -> str:
 
 def open_archive(directory: Path) -> Any:
     """The archive, or None when LanceDB is not installed."""
-    from agentwinter_sessions.archive import Archive, ArchiveUnavailable
-
     os.environ.setdefault("LANCE_LOG", "error")  # lance's Rust warnings would land in the person's terminal
     try:
         import lancedb  # noqa: F401  (only to know whether it is there)
     except ImportError:
         return None
-    try:
-        return Archive(directory)
-    except ArchiveUnavailable:
-        return None
+    from agentwinter_sessions.archive import Archive
+
+    return Archive(directory)
 
 
 def find(store: Any, archive: Any, ref: str, ttl: int) -> str:
@@ -86,7 +83,7 @@ def restore(store: Any, archive: Any, session_id: str, ttl: int) -> str:
 def put(store: Any, document: dict[str, Any], raw: bytes, ttl: int) -> None:
     """Store a finished document as is (its bytes, its version)."""
     write = Write.of(raw.rstrip(), int(document.get("version") or 1))
-    store.save(document["id"], "*", write, ttl, summary(document, len(write.raw or b"")), document.get("cwd", ""))
+    store.save(document["id"], "*", write, ttl, summary(document, write.length), document.get("cwd", ""))
     if document.get("name"):
         store.name(document["id"], document["name"], "")
 
@@ -94,17 +91,11 @@ def put(store: Any, document: dict[str, Any], raw: bytes, ttl: int) -> None:
 def checked(raw: bytes) -> dict[str, Any]:
     """A stored or imported document the API will accept as is; UsageError saying what is wrong."""
     try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"not a session: invalid JSON ({exc})") from exc
-    messages = parsed.get("messages") if isinstance(parsed, dict) else None
-    valid_shape = isinstance(messages, list) and all(isinstance(m, dict) for m in messages)
-    if valid_shape and (problems := history.problems(messages)):
-        raise UsageError(f"not a valid session history: {problems[0]}")
-    try:
-        document = decode(raw)
+        document = decode(raw, repair=False)  # an import is refused, not silently repaired
     except CorruptSession as exc:
         raise UsageError(f"not a session: {exc}") from exc
+    if problems := history.problems(document["messages"]):
+        raise UsageError(f"not a valid session history: {problems[0]}")
     if not isinstance(document.get("id"), str) or not document["id"]:
         raise UsageError("not a session: no id")
     return document
@@ -142,15 +133,6 @@ def summary(document: dict[str, Any], size: int) -> bytes:
         },
         option=orjson.OPT_SORT_KEYS,
     )
-
-
-def first_query(messages: list[dict[str, Any]]) -> str:
-    for message in messages:
-        if message.get("role") == "user":
-            texts = [b.get("text", "") for b in history.blocks(message) if b.get("type") == "text"]
-            if texts:
-                return " ".join(texts)[:80]
-    return ""
 
 
 def archive_one(store: Any, archive: Any, session_id: str) -> bool:
@@ -201,10 +183,9 @@ def _markdown_block(role: str, block: dict[str, Any]) -> list[str]:
 
 
 def _result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    parts = content if isinstance(content, list) else []
-    return "\n".join(b.get("text", "[image]") if b.get("type") == "text" else "[image]" for b in parts)
+    return "\n".join(
+        b.get("text", "") if b.get("type") == "text" else "[image]" for b in history.content_blocks(content)
+    )
 
 
 def _short(text: str, limit: int) -> str:

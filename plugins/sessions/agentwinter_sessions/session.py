@@ -67,12 +67,10 @@ class Tracker(Switching):
         return Unavailable
 
     def call(self, method: str, *args: Any) -> Any:
-        """A store call; on an outage: one warning, then None (the session goes on in memory)."""
-        from agentwinter_sessions.store import Unavailable
-
+        """A store call; on an outage: one warning, then Offline (the session goes on in memory)."""
         try:
             result = getattr(self.store, method)(*args)
-        except Unavailable as exc:
+        except self.unavailable() as exc:
             if not self.unreachable:
                 self.unreachable = True
                 self.app.ui.warn(
@@ -218,7 +216,7 @@ class Tracker(Switching):
             "name": self.name,
             "created": self.created,
             "updated": time.time(),
-            "cwd": str(self.app.project_dir),
+            "cwd": self.cwd,
             "model": self.app.model,
             "usage": self.usage.to_dict(),
             "metadata": self.app.conversation.metadata,

@@ -206,11 +206,14 @@ class Store:
 
     def named(self, name: str) -> str | None:
         """The live session with this name."""
-        found = self.client.hget(NAMES, name)
-        return found.decode() if found and self.live([found.decode()]) else None
+        return self._live_at(NAMES, name)
 
     def latest_in(self, cwd: str) -> str | None:
-        found = self.client.hget(LATEST, cwd)
+        """The live session saved last in this project directory."""
+        return self._live_at(LATEST, cwd)
+
+    def _live_at(self, key: str, field: str) -> str | None:
+        found = self.client.hget(key, field)
         return found.decode() if found and self.live([found.decode()]) else None
 
     def name(self, session_id: str, name: str, old: str) -> str | None:

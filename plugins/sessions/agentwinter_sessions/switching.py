@@ -79,7 +79,7 @@ class Switching:
             self.archive_current()
         self.reset()
         self.adopt(document)
-        self.call("touch", session_id, self.settings.ttl_seconds)
+        self.call("touch", session_id, self.ttl)
         self.announced = True
         self.app.ui.info(f"↩️  Resuming session: {self.id} ({len(self.kept.messages)} messages)")
         self._check_stale(document)
