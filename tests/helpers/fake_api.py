@@ -67,8 +67,13 @@ def redacted_data(thought: str, prefix: list[dict[str, Any]] | None = None) -> s
 def digest(messages: list[dict[str, Any]]) -> str:
     running = hashlib.sha256()
     for message in messages:
-        running.update(json.dumps(message, sort_keys=True, separators=(",", ":")).encode())
+        running.update(canonical(message))
     return running.hexdigest()[:16]
+
+
+def canonical(value: Any) -> bytes:
+    """Compact JSON with sorted keys: the same value always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def with_thinking(reply: Reply, thought: str, redacted: bool = False) -> Reply:
@@ -126,7 +131,7 @@ def validate(body: dict[str, Any]) -> None:
     running = hashlib.sha256()
     for index, message in enumerate(messages):
         _check_message(index, message, messages[index - 1] if index else None, seen_ids, running.hexdigest()[:16])
-        running.update(json.dumps(message, sort_keys=True, separators=(",", ":")).encode())
+        running.update(canonical(message))
     if messages[-1]["role"] == "assistant" and _ids_of(messages[-1], "tool_use"):
         raise Invalid(f"messages.{len(messages) - 1}: the final assistant message cannot end with `tool_use`")
 
@@ -233,7 +238,7 @@ def _prefix_blocks(body: dict[str, Any]) -> list[bytes]:
     items: list[Any] = [("tool", t) for t in body.get("tools") or []] + [("system", s) for s in system]
     for message in body["messages"]:
         items += [(message["role"], b) for b in _blocks(message)]
-    return [json.dumps(item, sort_keys=True, separators=(",", ":")).encode() for item in items]
+    return [canonical(item) for item in items]
 
 
 def _uses_cache(body: dict[str, Any]) -> bool:
