@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from agentwinter_core import hookimpl
+from agentwinter_core import history, hookimpl
 
 Message = dict[str, Any]
 
@@ -19,24 +19,14 @@ Message = dict[str, Any]
 @hookimpl  # not trylast: an installed plugin's implementation wins over the trylast defaults
 def cleanup_messages(messages: list[Message]) -> list[Message]:
     keep = max(1, int(os.environ.get("KEEP_RECENT_TURNS", "3")))
-    starts = [index for index, message in enumerate(messages) if _starts_turn(message)]
+    starts = history.query_starts(messages)  # where a turn begins: cutting there keeps the history valid
     if len(starts) <= keep:
         return messages
     return [_without_thinking(message) for message in messages[starts[-keep] :]]
 
 
-def _blocks(message: Message) -> list[dict[str, Any]]:
-    content = message.get("content")
-    return [{"type": "text", "text": content}] if isinstance(content, str) else content
-
-
-def _starts_turn(message: Message) -> bool:
-    kinds = {block.get("type") for block in _blocks(message)}
-    return message.get("role") == "user" and "text" in kinds and "tool_result" not in kinds
-
-
 def _without_thinking(message: Message) -> Message:
     if message.get("role") != "assistant":
         return message
-    kept = [b for b in _blocks(message) if b.get("type") not in ("thinking", "redacted_thinking")]
+    kept = [b for b in history.blocks(message) if b.get("type") not in ("thinking", "redacted_thinking")]
     return {**message, "content": kept or [{"type": "text", "text": "(reasoning omitted)"}]}

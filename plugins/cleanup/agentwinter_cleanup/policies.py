@@ -74,20 +74,16 @@ def cache_aware(messages: list[Message], settings: Settings) -> Outcome:
         return Outcome(messages)
     uses = tool_uses_by_id(messages)
     replacements: dict[Position, str] = {}
-    gain = 0
     for position in result_positions(messages)[: -settings.keep or None]:
         block = messages[position[0]]["content"][position[1]]
         use = uses.get(block.get("tool_use_id", ""), {})
         if use.get("name") in settings.exclude_tools or content_text(block.get("content")).startswith(CLEARED):
             continue
-        chars = content_chars(block.get("content"))
-        note = cleared_note(use, chars, bool(block.get("is_error")))
+        note = cleared_note(use, content_chars(block.get("content")), bool(block.get("is_error")))
         if shrinks(block.get("content"), note):
             replacements[position] = note
-            gain += tokens(chars) - tokens(len(note))
-    if gain < settings.clear_at_least:
-        return Outcome(messages)
-    return _apply(messages, replacements, uses)
+    outcome = _apply(messages, replacements, uses)
+    return outcome if outcome.tokens_removed >= settings.clear_at_least else Outcome(messages)
 
 
 def cleared_note(use: dict[str, Any], chars: int, is_error: bool) -> str:
