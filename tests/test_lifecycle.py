@@ -243,6 +243,44 @@ def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake
     assert len(sent) == 5 and fake_api.violations == []
 
 
+FIRST_QUERY = """
+import importlib.abc, io, json, sys, threading, traceback
+from pathlib import Path
+importers = []
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        importing = any(frame.name == "_find_and_load" for frame in traceback.extract_stack())
+        if name == "lancedb" and importing:  # an import, not a mere look (importlib.util.find_spec)
+            importers.append(threading.current_thread().name)
+        return None
+
+sys.meta_path.insert(0, Watch())
+from agentwinter_core.app import build_app
+from agentwinter_core.host import build_plugin_manager
+from agentwinter_core.state import Conversation
+from agentwinter_core.ui import UI
+from agentwinter_sessions import tracker
+
+app = build_app(build_plugin_manager(), interactive=False, project_dir=Path.cwd())
+app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
+app.conversation = Conversation()
+tracker(app).before_query()
+on_main = list(importers)
+tracker(app).sweeper.join(30)
+print(json.dumps({"before": on_main, "all": importers, "imported": "lancedb" in sys.modules}))
+"""
+
+
+def test_the_first_query_leaves_importing_lancedb_to_the_sweep_thread(env):
+    # import lancedb takes seconds: before a query it would delay the answer by that much
+    done = subprocess.run([sys.executable, "-c", FIRST_QUERY], capture_output=True, text=True, cwd=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["before"] == [] and seen["imported"], seen  # not during before_query, but by the sweep
+    assert seen["all"] and "MainThread" not in seen["all"], seen
+
+
 def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_api, redis_server):
     app, agent = make_app(env, session="back")
     run_query(app, agent, "remember the walrus")

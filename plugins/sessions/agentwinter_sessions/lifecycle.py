@@ -6,6 +6,7 @@ Plain functions over a ``Store`` and an optional ``Archive``, shared by the REPL
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 import unicodedata
@@ -39,9 +40,8 @@ def check_name(name: str) -> str:
 def open_archive(directory: Path) -> Any:
     """The archive, or None when LanceDB is not installed."""
     os.environ.setdefault("LANCE_LOG", "error")  # lance's Rust warnings would land in the person's terminal
-    try:
-        import lancedb  # noqa: F401  (only to know whether it is there)
-    except ImportError:
+    # Only look: importing lancedb takes ~1.8 s, which belongs in the sweep thread, not before a query.
+    if importlib.util.find_spec("lancedb") is None:
         return None
     from agentwinter_sessions.archive import Archive
 
