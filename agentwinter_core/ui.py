@@ -25,6 +25,8 @@ class UI:
         self.err = Console(file=err or sys.stderr, highlight=False, soft_wrap=True)
         # Indicators ("Session saved") belong to the person: stdout in a terminal, stderr when piped.
         self.status_console = self.out if interactive else self.err
+        # Asked once: rich's is_terminal reads several environment variables on every call.
+        self._styled = {id(self.out): self.out.is_terminal, id(self.err): self.err.is_terminal}
         self._live: Any = None
         self._answer = ""
 
@@ -38,9 +40,8 @@ class UI:
     def error(self, message: str) -> None:
         self._line(self.err, f"error: {message}", "bold red")
 
-    @staticmethod
-    def _line(console: Console, message: str, style: str) -> None:
-        if console.is_terminal:
+    def _line(self, console: Console, message: str, style: str) -> None:
+        if self._styled[id(console)]:
             console.print(Text(message, style=style))
         else:  # no styling to do: skip rich's renderer, which costs more than a Redis round trip
             console.file.write(message + "\n")

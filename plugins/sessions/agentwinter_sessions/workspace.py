@@ -68,10 +68,15 @@ def snapshot(project_dir: Path, read: list[str]) -> dict:
     return {"git": False, "files": file_states(root, read)}
 
 
-def file_states(project_dir: Path, paths: list[str]) -> dict[str, list[int] | None]:
-    """[mtime_ns, size] of each path inside the project (None when missing): the outside-git record."""
-    root = Path(project_dir).resolve()
-    return {path: _stat(root, path) for path in paths if _local(root, path)}
+def file_states(root: Path, paths: list[str]) -> dict[str, list[int] | None]:
+    """[mtime_ns, size] of each path inside the project (None when missing): the outside-git record.
+    ``root`` is the resolved project directory."""
+    states = {}
+    for rel in paths:
+        path = _local(root, rel)
+        if path is not None:
+            states[rel] = _stat(root, path)
+    return states
 
 
 def changes(before: dict, project_dir: Path) -> Changes | None:
@@ -83,7 +88,7 @@ def changes(before: dict, project_dir: Path) -> Changes | None:
     files = before.get("files")
     if before.get("git") is not False or not isinstance(files, dict):
         return None
-    changed = [path for path, was in files.items() if _local(root, path) and _stat(root, path) != was]
+    changed = [rel for rel, was in files.items() if (path := _local(root, rel)) and _stat(root, path) != was]
     return Changes(sorted(changed), None, None) if changed else None
 
 
@@ -154,11 +159,20 @@ def _local(root: Path, rel: str) -> Path | None:
     if not isinstance(rel, str) or not rel or ".." in Path(rel).parts:
         return None
     path = root / rel
-    try:
-        inside = path.parent.resolve().is_relative_to(root)
-    except (OSError, RuntimeError, ValueError):
+    if not path.is_relative_to(root):  # an absolute rel
         return None
-    return path if inside else None
+    # root is resolved: only a symlink among the directories below it can lead out. Checking those few
+    # (usually none is a link) costs a fraction of resolving the whole path, component by component.
+    directory = root
+    for part in path.relative_to(root).parts[:-1]:
+        directory = directory / part
+        if directory.is_symlink():
+            try:
+                inside = path.parent.resolve().is_relative_to(root)
+            except (OSError, RuntimeError, ValueError):
+                return None
+            return path if inside else None
+    return path
 
 
 def _digest(root: Path, rel: str) -> str:
@@ -177,12 +191,14 @@ def _digest(root: Path, rel: str) -> str:
         return "deleted"
 
 
-def _stat(root: Path, rel: str) -> list[int] | None:
-    path = _local(root, rel)
+def _stat(root: Path, path: Path) -> list[int] | None:
+    """[mtime_ns, size] of a path ``_local`` accepted; None when missing or a symlink out of the project."""
     try:
-        if path is None or not path.resolve().is_relative_to(root):  # a symlink out of the project counts as missing
-            return None
-        info = path.stat()
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):  # only a link needs resolving (one lstat per directory level)
+            if not path.resolve().is_relative_to(root):
+                return None
+            info = path.stat()
     except (OSError, RuntimeError, ValueError):
         return None
     return [info.st_mtime_ns, info.st_size]
