@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from typing import Any
 
 from agentwinter_core import history
 from agentwinter_core.state import App, Conversation, QueryResult, Usage
 from agentwinter_sessions import lifecycle
+from agentwinter_sessions.deferred import Deferred
 from agentwinter_sessions.document import FORMAT, CorruptSession, Encoder, Write, decode, new_id
 from agentwinter_sessions.errors import Offline
 from agentwinter_sessions.settings import Settings, redact
@@ -30,7 +30,7 @@ class Tracker(Switching):
         self.unreachable = False  # warned about an outage, not yet recovered
         self.workspace = Watch(app.project_dir)
         self.last_sweep = 0.0
-        self.sweeper: threading.Thread | None = None
+        self.sweeper: Deferred | None = None
         self._archived: dict[str, int] | None = None  # id -> archived version, as of the last sweep
         self.reset()
 

@@ -6,16 +6,18 @@ version, name and history, the store and the archive.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 from agentwinter_core import history
 from agentwinter_core.state import App, Conversation, Usage, UsageError
 from agentwinter_sessions import lifecycle, workspace
+from agentwinter_sessions.deferred import Deferred
 from agentwinter_sessions.document import CorruptSession, decode, new_id
 from agentwinter_sessions.errors import Offline
 from agentwinter_sessions.settings import Settings, redact
+
+SWEEP_DELAY = 2.0  # seconds from a query's start to the archive sweep it triggers
 
 
 class Switching:
@@ -30,7 +32,7 @@ class Switching:
     announced: bool
     note: str
     last_sweep: float
-    sweeper: threading.Thread | None
+    sweeper: Deferred | None
     _archived: dict[str, int] | None
     store: Any
     archive: Any
@@ -172,13 +174,14 @@ class Switching:
         return self._archived
 
     def sweep_if_due(self) -> None:
-        """Archive sessions close to expiry: at start-up and every few minutes, in the background."""
+        """Archive sessions close to expiry: with the first query and every few minutes, in the background."""
         due = time.monotonic() - self.last_sweep >= self.settings.sweep_seconds
         if not due or self.archive is None or (self.sweeper is not None and self.sweeper.is_alive()):
             return
         self.last_sweep = time.monotonic()
-        self.sweeper = threading.Thread(target=self._sweep, daemon=True)
-        self.sweeper.start()
+        # Importing lancedb takes ~2 s of CPU: next to the first query's import of anthropic it would
+        # delay that query's request by as much.
+        self.sweeper = Deferred(self._sweep, SWEEP_DELAY)
 
     def _sweep(self) -> None:
         from agentwinter_sessions.store import Unavailable

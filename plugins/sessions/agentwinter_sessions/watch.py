@@ -8,20 +8,22 @@ itself read (cheap stats).
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from agentwinter_sessions import workspace
+from agentwinter_sessions.deferred import Deferred
 
 REFRESH = 30.0  # seconds
+DELAY = 0.05  # seconds: the query's request goes out before git runs (the save waits for it if need be)
 
 
 class Watch:
     def __init__(self, project_dir: Path) -> None:
         self.project_dir = project_dir
-        self._thread: threading.Thread | None = None
+        self.root = Path(project_dir).resolve()
+        self._job: Deferred | None = None
         self._result: dict[str, Any] = {}
         self._read: set[str] = set()
         self._scanned = 0  # messages already searched for read_file paths
@@ -33,13 +35,12 @@ class Watch:
         if time.monotonic() - self._taken < REFRESH:
             return
         self._taken = time.monotonic()
-        self._thread = threading.Thread(target=self._snapshot, args=(paths,), daemon=True)
-        self._thread.start()
+        self._job = Deferred(lambda: self._snapshot(paths), DELAY)
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._job is not None:
+            self._job.join(timeout=5)
+            self._job = None
 
     def recorded(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """At save: the snapshot, with the files this query read added."""
@@ -48,7 +49,7 @@ class Watch:
         new = sorted(self._paths(messages) - before)
         result = self._result or workspace.snapshot(self.project_dir, sorted(self._read))
         if new and not result.get("git"):
-            files = {**result.get("files", {}), **workspace.file_states(self.project_dir, new)}
+            files = {**result.get("files", {}), **workspace.file_states(self.root, new)}
             result = {**result, "files": files}
         self._result = result
         return result
