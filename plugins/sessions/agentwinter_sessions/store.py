@@ -16,6 +16,7 @@ messages sends only the new bytes. Redis Cluster is not supported (db 1, multi-k
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,14 +54,14 @@ return redis.call('HGET', KEYS[3], ARGV[1]) or '0'
 # SET in the same round trip — big values never pass through Lua, which costs three times a SET's time.
 SAVE = """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
-local exists = redis.call('EXISTS', KEYS[1]) == 1
-if ARGV[2] ~= '*' and current and current ~= ARGV[2] and exists then
+local length = redis.call('STRLEN', KEYS[1])  -- 0: no such key (a stored session is never empty)
+if ARGV[2] ~= '*' and current and current ~= ARGV[2] and length > 0 then
   if ARGV[9] == 'whole' then redis.call('DEL', KEYS[5]) end
   return {0, current}
 end
 if ARGV[9] == 'whole' then
   redis.call('RENAME', KEYS[5], KEYS[1])
-elseif exists and redis.call('STRLEN', KEYS[1]) == tonumber(ARGV[8]) then
+elseif length > 0 and length == tonumber(ARGV[8]) then
   redis.call('SETRANGE', KEYS[1], ARGV[4], ARGV[5])
   redis.call('EXPIRE', KEYS[1], ARGV[6])
 else
@@ -140,11 +141,13 @@ class Store:
         self._list = self.client.register_script(LIST)
         self._name = self.client.register_script(NAME)
         self._token = secrets.token_hex(4)  # this process's upload key
+        self._connection: Any = None  # the per-query scripts' own connection, see _exchange
+        self._lock = threading.Lock()
 
     # ---- one session, per query ---------------------------------------------------------------------
     def touch(self, session_id: str, ttl: int) -> int | None:
         """Slide the TTL; the stored version, or None when the session is not in Redis."""
-        found = self._touch(keys=[PREFIX + session_id, INDEX, VERSIONS], args=[session_id, ttl])
+        found = self._run(self._touch, [PREFIX + session_id, INDEX, VERSIONS], [session_id, ttl])
         return None if found is None else int(found)
 
     def load(self, session_id: str) -> bytes | None:
@@ -159,24 +162,37 @@ class Store:
         args = [session_id, expected, version, write.offset, write.tail, ttl, meta, write.previous or 0]
         status = NEED_WHOLE
         if write.incremental:
-            status, version = self._save(keys=keys, args=[*args, "append", cwd])
-        if status == NEED_WHOLE:
-            status, version = self._save_whole(keys, [*args, "whole", cwd], write.whole, ttl)
+            status, version = self._run(self._save, keys, [*args, "append", cwd])
+        if status == NEED_WHOLE:  # the value travels as a plain SET, sent with the script in one round trip
+            args[4] = b""
+            status, version = self._run(
+                self._save, keys, [*args, "whole", cwd], ("SET", keys[4], write.whole, "EX", ttl)
+            )
         return int(version) if status == SAVED else None
 
-    def _save_whole(self, keys: list[str], args: list[Any], value: bytes, ttl: int) -> list[Any]:
-        args[4] = b""  # no tail: the value travels as a plain SET
+    def _run(self, script: Any, keys: list[str], args: list[Any], *before: tuple[Any, ...]) -> Any:
+        """The script's answer, after the commands ``before`` in the same round trip."""
         for _ in range(2):  # a second time only if the server had forgotten the script
-            with self.client.pipeline(transaction=False) as pipe:
-                pipe.set(keys[4], value, ex=ttl)
-                pipe.evalsha(self._save.sha, len(keys), *keys, *args)
-                _, answer = pipe.execute(raise_on_error=False)
+            *replies, answer = self._exchange([*before, ("EVALSHA", script.sha, len(keys), *keys, *args)])
             if not isinstance(answer, redis.exceptions.NoScriptError):
                 break
-            self.client.script_load(SAVE)
-        if isinstance(answer, Exception):
-            raise answer
+            self._exchange([("SCRIPT", "LOAD", script.script)])
+        for reply in (*replies, answer):
+            if isinstance(reply, Exception):
+                raise reply
         return answer
+
+    def _exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Commands in one round trip on this store's own connection; error replies come back as exceptions.
+        The two per-query calls go this way rather than through the client, whose per-command pool checkout
+        (with a poll of the socket), metrics and retry closures cost ~30 us each here, more than the script."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = self.client.connection_pool.get_connection()
+            connection = self._connection
+            return connection.retry.call_with_retry(
+                lambda: _round_trip(connection, commands), lambda _error: connection.disconnect()
+            )
 
     def quarantine(self, session_id: str) -> str:
         """Move a value we cannot use aside (keeping its TTL), so nothing is ever silently deleted."""
@@ -254,3 +270,18 @@ class Store:
             "redis_version": info.get("redis_version", "?"),
             "latency_ms": latency * 1000,
         }
+
+
+def _round_trip(connection: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
+    try:
+        connection.send_packed_command(connection.pack_commands(commands))
+        replies = []
+        for _ in commands:
+            try:
+                replies.append(connection.read_response())
+            except redis.ResponseError as error:
+                replies.append(error)
+        return replies
+    except BaseException:  # even Ctrl-C: an answer left unread would be taken for the next command's
+        connection.disconnect()
+        raise
