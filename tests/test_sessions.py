@@ -268,10 +268,11 @@ def test_incremental_saves_store_exactly_the_whole_document(env, redis_server):
 
         return edit
 
-    assert not query(lambda m: m.extend(turn(0, 5000))).incremental  # a new key: the whole value
-    assert query(lambda m: m.extend(turn(1, 300))).incremental  # an appended turn: only the tail
-    assert query(shrink(1, "a" * 4990)).incremental  # 10 bytes shorter: padded, still a tail write
-    assert not query(shrink(1, "short")).incremental  # much shorter: whole value again
+    assert not query(lambda m: m.extend(turn(0, 100))).incremental  # a new key: the whole value
+    assert query(lambda m: m.extend(turn(1, 5000))).incremental  # an appended turn: only the tail
+    assert query(shrink(3, "a" * 4990)).incremental  # 10 bytes shorter: padded, still a tail write
+    assert not query(shrink(3, "short")).incremental  # much shorter: whole value again
+    assert not query(shrink(1, "b" * 100)).incremental  # an edit in the first query: all of it again
     assert query(lambda m: m.extend(turn(2, 10))).incremental
     assert query(lambda m: None).incremental  # no change: just the header
     client.append(session_key(app), b"}" + b"junk" * 1000)  # a length we did not write: the store refuses the tail

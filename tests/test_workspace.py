@@ -156,6 +156,19 @@ def test_paths_outside_the_project_are_ignored(tmp_path: Path) -> None:
     assert changes(planted, project) is None
 
 
+def test_a_symlinked_directory_counts_only_when_it_stays_inside(tmp_path: Path) -> None:
+    project = tmp_path / "plain"
+    (project / "src" / "real").mkdir(parents=True)
+    (project / "src" / "real" / "a.py").write_text("a\n")
+    (project / "src" / "alias").symlink_to(project / "src" / "real")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.py").write_text("b\n")
+    (project / "src" / "out").symlink_to(tmp_path / "elsewhere")
+    before = snapshot(project, ["src/alias/a.py", "src/out/b.py", "src/real/a.py"])
+    assert sorted(before["files"]) == ["src/alias/a.py", "src/real/a.py"]
+    assert before["files"]["src/alias/a.py"] == before["files"]["src/real/a.py"] is not None
+
+
 def test_read_paths_from_mixed_messages() -> None:
     messages = [
         {"role": "user", "content": [{"type": "tool_use", "name": "read_file", "input": {"path": "user.py"}}]},

@@ -2,9 +2,9 @@
 
 ``{"messages": [...], "created", "cwd", "format": 1, "id", "metadata", "model", "name", "updated", "usage",
 "version"}`` — "messages" first, so a query that only adds messages rewrites just the tail of the value
-(the new messages and the small header after them) instead of sending the whole session again. Each
-message is encoded once and cached for as long as the same object is kept (a message dict is never edited
-in place, only replaced — cleanup replaces the ones it shrinks).
+(the new messages and the small header after them) instead of sending the whole session again. The
+messages a query adds are encoded together, once, and their bytes kept for as long as the same message
+objects are (a message dict is never edited in place, only replaced — cleanup replaces the ones it shrinks).
 """
 
 from __future__ import annotations
@@ -66,19 +66,21 @@ class Write:
 
 
 class Encoder:
-    """Builds a save's bytes from per-message bytes, knowing which of them Redis already holds."""
+    """Builds a save's bytes from parts — each the comma-separated JSON of a run of messages, one run per
+    query — knowing which of them Redis already holds."""
 
     def __init__(self, dump: Dump) -> None:
         self.dump = dump
-        self._stored: list[bytes] = []  # per-message bytes of the value in Redis, when known
+        self._stored: list[bytes] = []  # the parts of the value in Redis, when known
         self._stored_length: int | None = None
-        self._last: tuple[list[Message], list[bytes]] = ([], [])  # the previous encode's messages and bytes
+        self._messages: list[Message] = []  # the previous encode's messages...
+        self._parts_of: list[tuple[int, bytes]] = []  # ...and its parts, with the message index each one ends at
 
     def encode(self, header: dict[str, Any], messages: list[Message]) -> Write:
         parts = self._parts(messages)
         head = self.dump(header)
         length = len(OPEN) + sum(map(len, parts)) + max(len(parts) - 1, 0) + len(CLOSE) + len(head) - 1
-        kept = common_prefix(parts, self._stored)  # messages Redis already holds byte for byte
+        kept = common_prefix(parts, self._stored)  # parts Redis already holds byte for byte
         if kept == 0 or self._stored_length is None:
             return Write(parts, head, 0, b"", None, length)
         offset = len(OPEN) + sum(map(len, parts[:kept])) + kept - 1
@@ -99,16 +101,15 @@ class Encoder:
         self._stored, self._stored_length = [], None
 
     def _parts(self, messages: list[Message]) -> list[bytes]:
-        # Histories mostly grow at the end: reuse the previous encode's bytes position by position,
-        # then by identity (both lists are alive here, so equal ids mean the same object).
-        last, last_parts = self._last
-        same = common_prefix(last, messages)
-        parts = last_parts[:same]
-        if same < len(messages):
-            elsewhere = {id(message): part for message, part in zip(last, last_parts, strict=True)}
-            parts += [elsewhere.get(id(message)) or self.dump(message) for message in messages[same:]]
-        self._last = (list(messages), parts)
-        return parts
+        # Histories mostly grow at the end: keep the parts whose messages are all unchanged, encode the rest
+        # as one run (one call of the dump hook, however many messages the query added).
+        same = common_prefix(self._messages, messages)
+        kept = [(end, part) for end, part in self._parts_of if end <= same]
+        start = kept[-1][0] if kept else 0
+        if start < len(messages):
+            kept.append((len(messages), self.dump(messages[start:]).strip()[1:-1]))  # the array without [ ]
+        self._messages, self._parts_of = list(messages), kept
+        return [part for _, part in kept]
 
 
 def common_prefix(mine: list[Any], theirs: list[Any]) -> int:

@@ -156,23 +156,24 @@ def _git(root: Path, *args: str) -> str | None:
 
 def _local(root: Path, rel: str) -> Path | None:
     """root/rel when it stays inside root (no "..", no symlinked directory leading out), else None."""
-    if not isinstance(rel, str) or not rel or ".." in Path(rel).parts:
+    if not isinstance(rel, str) or not rel or os.path.isabs(rel):
         return None
-    path = root / rel
-    if not path.is_relative_to(root):  # an absolute rel
+    parts = [part for part in rel.split(os.sep) if part not in ("", ".")]
+    if not parts or ".." in parts:
         return None
     # root is resolved: only a symlink among the directories below it can lead out. Checking those few
-    # (usually none is a link) costs a fraction of resolving the whole path, component by component.
-    directory = root
-    for part in path.relative_to(root).parts[:-1]:
-        directory = directory / part
-        if directory.is_symlink():
+    # (usually none is a link) costs a fraction of resolving the whole path; this runs as a query is saved.
+    directory = str(root)
+    for part in parts[:-1]:
+        directory = os.path.join(directory, part)
+        if os.path.islink(directory):
             try:
-                inside = path.parent.resolve().is_relative_to(root)
+                if not Path(root, *parts[:-1]).resolve().is_relative_to(root):
+                    return None
             except (OSError, RuntimeError, ValueError):
                 return None
-            return path if inside else None
-    return path
+            break
+    return Path(root, *parts)
 
 
 def _digest(root: Path, rel: str) -> str:
