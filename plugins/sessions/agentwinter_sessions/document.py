@@ -84,7 +84,7 @@ class Encoder:
         if kept == 0 or self._stored_length is None:
             return Write(parts, head, 0, b"", None, length)
         offset = len(OPEN) + sum(map(len, parts[:kept])) + kept - 1
-        tail = (b"," if kept < len(parts) else b"") + b",".join(parts[kept:]) + CLOSE + head[1:]
+        tail = b"".join([b"," if kept < len(parts) else b"", b",".join(parts[kept:]), CLOSE, memoryview(head)[1:]])
         padding = self._stored_length - (offset + len(tail))
         if padding > MAX_PADDING:
             return Write(parts, head, 0, b"", None, length)

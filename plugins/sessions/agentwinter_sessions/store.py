@@ -71,7 +71,7 @@ local now = redis.call('TIME')
 redis.call('ZADD', KEYS[3], tonumber(now[1]) + tonumber(now[2]) / 1e6 + tonumber(ARGV[6]), ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[7])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[6], 0, ARGV[1])
+if ARGV[9] == 'whole' then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end  -- an append follows a whole write
 redis.call('HSET', KEYS[7], ARGV[10], ARGV[1])
 return {1, ARGV[3]}
 """

@@ -1,0 +1,28 @@
+"""Background chores of the sessions plugin: they wait before starting, unless someone waits for them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from agentwinter_sessions.deferred import Deferred
+
+
+def test_a_chore_waits_its_delay_then_runs_on_its_own():
+    ran = threading.Event()
+    job = Deferred(ran.set, 0.2)
+    assert not ran.is_set() and job.is_alive()  # still waiting
+    assert ran.wait(5)  # ran without anyone waiting for it
+    deadline = time.monotonic() + 5
+    while job.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not job.is_alive()
+
+
+def test_waiting_for_a_chore_starts_it_at_once():
+    ran: list[str] = []
+    job = Deferred(lambda: ran.append(threading.current_thread().name), 60)
+    started = time.monotonic()
+    job.join(10)
+    assert ran and ran[0] != threading.current_thread().name  # in its own thread
+    assert time.monotonic() - started < 10 and not job.is_alive()  # not after the 60 s delay
