@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -36,3 +37,29 @@ def test_version_output():
     from agentwinter_core import __version__
 
     assert done.stdout.strip() == f"agentwinter {__version__}"
+
+
+WARM_UP = """
+import io, json, sys
+from pathlib import Path
+from agentwinter_core.app import build_app
+from agentwinter_core.host import build_plugin_manager
+from agentwinter_core.ui import UI
+
+pm = build_plugin_manager()
+app = build_app(pm, interactive=False, project_dir=Path.cwd())
+app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
+pm.hook.startup(app=app)
+at_start = "redis" in sys.modules
+app.plugin_state["sessions.warm_up"].join(30)
+print(json.dumps({"at_start": at_start, "after": "agentwinter_sessions.store" in sys.modules,
+                  "said": app.ui.out.file.getvalue() + app.ui.err.file.getvalue()}))
+"""
+
+
+def test_sessions_load_the_redis_client_in_the_background_after_start_up(tmp_path):
+    # ~0.4 s of imports the first save would otherwise wait for; not at start-up, which must stay fast
+    done = subprocess.run([sys.executable, "-c", WARM_UP], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen == {"at_start": False, "after": True, "said": ""}
