@@ -7,6 +7,9 @@ loads the session, appends the turn's messages, saves. Side by side in one run:
   floor  one redis-py GET + one SET EX of the same bytes our store writes;
   naive  GET, json.loads, append, json.dumps, SETEX (the original store);
   ours   the sessions plugin's Tracker: before_query (touch) + after_response (encode + save).
+Both stores start connected (a run connects once, ~1-4 ms here); the threads the CLI overlaps with the
+model's answer (git snapshot, archive sweep) are waited for outside the timed parts. Medians over rounds:
+this VM's timings drift by +-15% from one minute to the next.
 """
 
 from __future__ import annotations
