@@ -98,8 +98,11 @@ def repair(messages: list[Message], note: str = INTERRUPTED) -> list[Message]:
             asked = set(tool_use_ids(fixed[-1])) if fixed and fixed[-1]["role"] == "assistant" else set()
             content = [b for b in content if b.get("type") != "tool_result" or b.get("tool_use_id") in asked]
         content = [b for b in content if not _blank_text(b)]
+        # Only filtered, never reordered: as long as the original list, nothing was dropped. Such a message
+        # stays the very same object, so whatever keys on identity (the sessions' incremental save) holds.
+        untouched = isinstance(message.get("content"), list) and len(content) == len(message["content"])
         if content:
-            _add(fixed, {**message, "content": content}, note)
+            _add(fixed, message if untouched else {**message, "content": content}, note)
     if fixed and (pending := tool_use_ids(fixed[-1])):
         fixed.append({"role": "user", "content": error_results(pending, note)})
     return fixed

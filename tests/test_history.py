@@ -90,3 +90,19 @@ def test_append_user_text_starts_a_new_message_after_assistant():
     messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
     history.append_user_text(messages, "next")
     assert messages[-1] == {"role": "user", "content": [{"type": "text", "text": "next"}]}
+
+
+def test_repair_keeps_valid_messages_as_the_same_objects():
+    # the sessions plugin re-sends only what changed, by identity: a no-op repair must not copy
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "grep", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "done"}]},
+    ]
+    repaired = history.repair(messages)
+    assert repaired == messages and all(a is b for a, b in zip(repaired, messages, strict=True))
+    messages.append({"role": "user", "content": [{"type": "text", "text": " "}, {"type": "text", "text": "more"}]})
+    repaired = history.repair(messages)
+    assert repaired[:4] == messages[:4] and all(a is b for a, b in zip(repaired[:4], messages, strict=False))
+    assert repaired[4] is not messages[4] and repaired[4]["content"] == [{"type": "text", "text": "more"}]

@@ -204,6 +204,9 @@ class Tracker(Switching):
         if document is None:
             self.version = 0
             return
+        if document["messages"] == self.app.conversation.messages:  # our own write, whose answer was lost
+            self.adopt(document)  # (a timeout after Redis ran it, then a retry): nothing to put on top
+            return
         self.adopt(document)
         self.app.conversation.messages = history.repair([*document["messages"], *mine])
         self.base_len = len(document["messages"])
