@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agentwinter_core import history
 from agentwinter_core.app import build_app
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.state import Conversation, QueryResult, Usage
@@ -57,6 +58,15 @@ def background(tracker) -> None:
         tracker.sweeper.join()  # in the CLI it starts 2 s into the query, while the model answers
 
 
+def answer(app, turn: list[dict], cleanup: bool = False) -> None:
+    """What the core does between before_query and after_response: the query and the model's work join the
+    history, which is repaired and, with the cleanup plugin, cleaned."""
+    app.conversation.messages.extend(turn)
+    app.conversation.messages = history.repair(app.conversation.messages)
+    if cleanup:
+        app.conversation.messages = app.pm.hook.cleanup_messages(messages=app.conversation.messages, app=app)
+
+
 def replay_ours(url: str, turns: list[list[dict]], cleanup: bool = False) -> tuple[list[float], list[bytes]]:
     app, tracker = make_tracker(url, cleanup)
     times, values = [], []
@@ -65,10 +75,8 @@ def replay_ours(url: str, turns: list[list[dict]], cleanup: bool = False) -> tup
         started = time.perf_counter()
         tracker.before_query()
         load = time.perf_counter() - started
-        app.conversation.messages.extend(turn)  # the query and the model's work, during which...
-        background(tracker)  # ...the working-tree snapshot and the archive sweep run in their threads
-        if cleanup:  # the core runs cleanup_messages before after_response
-            app.conversation.messages = app.pm.hook.cleanup_messages(messages=app.conversation.messages, app=app)
+        answer(app, turn, cleanup)
+        background(tracker)  # the working-tree snapshot and the archive sweep run while the model answers
         started = time.perf_counter()
         tracker.after_response(QueryResult("q", Usage(), 0.0))
         times.append(load + time.perf_counter() - started)
@@ -118,7 +126,7 @@ def round_trips(url: str, turns: list[list[dict]]) -> tuple[int, int]:
             sent["calls"] = sent["bytes"] = 0
             app.conversation = Conversation()
             tracker.before_query()
-            app.conversation.messages.extend(turn)
+            answer(app, turn)
             tracker.after_response(QueryResult("q", Usage(), 0.0))
             total += sent["bytes"]
             if index >= 2:  # after the connection handshake and script loading

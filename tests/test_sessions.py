@@ -208,6 +208,34 @@ def test_two_writers_on_one_session_lose_no_turn(env, fake_api, redis_server):
     assert fake_api.violations == []
 
 
+def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_server, monkeypatch):
+    """Redis ran the save but the reply timed out: the retry sees its own write, not another writer's."""
+    import redis
+    from agentwinter_sessions import store
+
+    app, agent = make_app(env)
+    run_query(app, agent, "one")
+    real, lost = store._round_trip, []
+
+    def reply_lost_once(connection, commands):
+        replies = real(connection, commands)
+        if not lost and any(b"append" in map(_as_bytes, command) for command in commands):
+            lost.append(True)
+            raise redis.TimeoutError("reply lost")
+        return replies
+
+    monkeypatch.setattr(store, "_round_trip", reply_lost_once)
+    run_query(app, agent, "two")
+    assert lost  # the lost reply happened
+    document = stored(redis_server, app)
+    texts = [m["content"][0]["text"] for m in document["messages"] if m["role"] == "user"]
+    assert texts == ["one", "two"] and document["messages"] == tracker(app).kept.messages
+
+
+def _as_bytes(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 def test_thinking_and_tool_use_survive_save_and_load(env, fake_api, redis_server):
     fake_api.add(
         fake.with_thinking(fake.tool_use("read_file", {"path": "features.txt"}), "read the list"),
@@ -282,6 +310,23 @@ def test_incremental_saves_store_exactly_the_whole_document(env, redis_server):
     query(lambda m: m.extend(turn(4, 10)))
     assert decode(client.get(session_key(app)))["messages"] == app.conversation.messages
     assert client.keys("agentwinter:upload:*") == []  # upload keys are renamed, never left behind
+
+
+def test_the_query_path_saves_only_the_new_bytes(env, fake_api, redis_server):
+    """Through run_query (repair and all), a follow-up query sends Redis its own messages, not the session."""
+    (env / "project" / "features.txt").write_text("a feature\n" * 2000)
+    fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"), fake.text("still 3"))
+    app, agent = make_app(env)
+    sessions = tracker(app)
+    writes = []
+    record = sessions.encoder.saved
+    sessions.encoder.saved = lambda write: (writes.append(write), record(write))
+    run_query(app, agent, "how many features?")
+    run_query(app, agent, "and now?")
+    first, second = writes
+    assert not first.incremental and second.incremental
+    assert len(second.tail) < 2000 < first.length  # the new turn and the header, not the tool output again
+    assert decode(redis_server.client(1).get(session_key(app)))["messages"] == app.conversation.messages
 
 
 def test_redis_restored_from_an_older_snapshot_loses_no_turn(env, fake_api, redis_server):
