@@ -221,6 +221,8 @@ def main() -> int:
             f"{name:<8}{value:>10.2f}{median_query(runs):>18.0f}{value / floor:>9.2f}"
             f"{late:>18.2f}{late / last_ten(floor_runs):>9.2f}"
         )
+    paired = sorted(sum(o) / sum(f) for o, f in zip(ours_runs, floor_runs, strict=True))
+    print(f"ours / floor, round by round: median {statistics.median(paired):.2f}, {paired[0]:.2f} to {paired[-1]:.2f}")
     with_cleanup = total(cleaned_runs)
     print(
         f"with the default cleanup plugin (cache-aware): ours {with_cleanup:.2f} ms, "
