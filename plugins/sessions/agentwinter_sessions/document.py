@@ -9,6 +9,7 @@ objects are (a message dict is never edited in place, only replaced — cleanup 
 
 from __future__ import annotations
 
+import bisect
 import operator
 import secrets
 import time
@@ -104,7 +105,7 @@ class Encoder:
         # Histories mostly grow at the end: keep the parts whose messages are all unchanged, encode the rest
         # as one run (one call of the dump hook, however many messages the query added).
         same = common_prefix(self._messages, messages)
-        kept = [(end, part) for end, part in self._parts_of if end <= same]
+        kept = self._parts_of[: bisect.bisect_right(self._parts_of, same, key=operator.itemgetter(0))]
         start = kept[-1][0] if kept else 0
         if start < len(messages):
             kept.append((len(messages), self.dump(messages[start:]).strip()[1:-1]))  # the array without [ ]
@@ -114,9 +115,8 @@ class Encoder:
 
 def common_prefix(mine: list[Any], theirs: list[Any]) -> int:
     """How many leading items are the very same objects."""
-    shorter = min(len(mine), len(theirs))
-    if all(map(operator.is_, mine[:shorter], theirs[:shorter])):  # the usual case, at C speed
-        return shorter
+    if all(map(operator.is_, mine, theirs)):  # map stops at the shorter list; the usual case, at C speed
+        return min(len(mine), len(theirs))
     count = 0
     for a, b in zip(mine, theirs, strict=False):
         if a is not b:
