@@ -10,7 +10,7 @@ from agentwinter_sessions.deferred import Deferred
 
 def test_a_chore_waits_its_delay_then_runs_on_its_own():
     ran = threading.Event()
-    job = Deferred(ran.set, 0.2)
+    job = Deferred(ran.set, 1.0)
     assert not ran.is_set() and job.is_alive()  # still waiting
     assert ran.wait(5)  # ran without anyone waiting for it
     deadline = time.monotonic() + 5
