@@ -57,8 +57,11 @@ def startup(app: App) -> None:
 
 def _load_modules() -> None:
     """Import what the first save needs, so it does not wait for redis-py's imports."""
-    import agentwinter_sessions.session
-    import agentwinter_sessions.store  # noqa: F401
+    try:
+        import agentwinter_sessions.session
+        import agentwinter_sessions.store  # noqa: F401
+    except Exception:  # a broken install: the first save meets it again and says so in one line
+        pass
 
 
 @hookimpl
