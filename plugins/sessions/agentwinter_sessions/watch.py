@@ -21,8 +21,7 @@ DELAY = 0.05  # seconds: the query's request goes out before git runs (the save 
 
 class Watch:
     def __init__(self, project_dir: Path) -> None:
-        self.project_dir = project_dir
-        self.root = Path(project_dir).resolve()
+        self.root = Path(project_dir).resolve()  # once: saves stat the files a query read below it
         self._job: Deferred | None = None
         self._result: dict[str, Any] = {}
         self._read: set[str] = set()
@@ -47,7 +46,7 @@ class Watch:
         self.wait()
         before = set(self._read)
         new = sorted(self._paths(messages) - before)
-        result = self._result or workspace.snapshot(self.project_dir, sorted(self._read))
+        result = self._result or workspace.snapshot(self.root, sorted(self._read))
         if new and not result.get("git"):
             files = {**result.get("files", {}), **workspace.file_states(self.root, new)}
             result = {**result, "files": files}
@@ -55,7 +54,7 @@ class Watch:
         return result
 
     def _snapshot(self, paths: list[str]) -> None:
-        self._result = workspace.snapshot(self.project_dir, paths)
+        self._result = workspace.snapshot(self.root, paths)
 
     def _paths(self, messages: list[dict[str, Any]]) -> set[str]:
         if len(messages) < self._scanned:  # a different history (reloaded, forked): start over
