@@ -204,10 +204,11 @@ class Tracker(Switching):
         if document is None:
             self.version = 0
             return
-        if document["messages"] == self.app.conversation.messages:  # our own write, whose answer was lost
-            self.adopt(document)  # (a timeout after Redis ran it, then a retry): nothing to put on top
-            return
+        # Our own write, whose answer was lost (a timeout after Redis ran it, then a retry): nothing to add.
+        own = document["messages"] == self.app.conversation.messages
         self.adopt(document)
+        if own:
+            return
         self.app.conversation.messages = history.repair([*document["messages"], *mine])
         self.base_len = len(document["messages"])
 
