@@ -6,7 +6,9 @@ Workload: the standard 40-turn session (bench/workload.py), replayed as the CLI 
 loads the session, appends the turn's messages, saves. Side by side in one run:
   floor  one redis-py GET + one SET EX of the same bytes our store writes;
   naive  GET, json.loads, append, json.dumps, SETEX (the original store);
-  ours   the sessions plugin's Tracker: before_query (touch) + after_response (encode + save).
+  ours   the sessions plugin's Tracker: before_query (touch) + after_response (encode + save). When Redis
+         reported no other write, the touch is not waited for: its answer is read with the save, its round
+         trip overlapping the model's answer (here: the untimed work between the two hooks).
 Both stores start connected (a run connects once, ~1-4 ms here); the threads the CLI overlaps with the
 model's answer (git snapshot, archive sweep) are waited for outside the timed parts. Medians over rounds:
 this VM's timings drift by +-15% from one minute to the next.

@@ -208,23 +208,41 @@ def test_two_writers_on_one_session_lose_no_turn(env, fake_api, redis_server):
     assert fake_api.violations == []
 
 
+def test_turns_saved_by_another_terminal_between_queries_reach_the_model(env, fake_api, redis_server):
+    app_a, agent_a = make_app(env)
+    run_query(app_a, agent_a, "a1")
+    run_query(app_a, agent_a, "a2")  # nothing changed: its touch was not waited for
+    app_b, agent_b = make_app(env)
+    tracker(app_b).adopt(decode(redis_server.client(1).get(session_key(app_a))))
+    for theirs, mine in (("b3", "a4"), ("b5", "a6")):  # after A's save, then after A's reload and save
+        run_query(app_b, agent_b, theirs)
+        run_query(app_a, agent_a, mine)
+        sent = fake_api.message_requests()[-1]["messages"]
+        texts = [b["text"] for m in sent if m["role"] == "user" for b in m["content"] if b["type"] == "text"]
+        assert texts[-2:] == [theirs, mine]
+    assert err(app_a).count("was updated by another agentwinter") == 2
+    texts = [m["content"][0]["text"] for m in stored(redis_server, app_a)["messages"] if m["role"] == "user"]
+    assert texts == ["a1", "a2", "b3", "a4", "b5", "a6"]
+    assert fake_api.violations == []
+
+
 def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_server, monkeypatch):
     """Redis ran the save but the reply timed out: the retry sees its own write, not another writer's."""
     import redis
-    from agentwinter_sessions import store
+    from agentwinter_sessions import connection as own
 
     app, agent = make_app(env)
     run_query(app, agent, "one")
-    real, lost = store._round_trip, []
+    real, lost = own._round_trip, []
 
-    def reply_lost_once(connection, commands):
-        replies = real(connection, commands)
+    def reply_lost_once(connection, commands, unread=0):
+        replies = real(connection, commands, unread)
         if not lost and any(b"append" in map(_as_bytes, command) for command in commands):
             lost.append(True)
             raise redis.TimeoutError("reply lost")
         return replies
 
-    monkeypatch.setattr(store, "_round_trip", reply_lost_once)
+    monkeypatch.setattr(own, "_round_trip", reply_lost_once)
     run_query(app, agent, "two")
     assert lost  # the lost reply happened
     document = stored(redis_server, app)

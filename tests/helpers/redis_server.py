@@ -18,12 +18,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *extra: str) -> None:
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (./scripts/test does)")
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="aw-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra = list(extra)  # more configuration, e.g. "--rename-command", "HELLO", ""
 
     @property
     def pid(self) -> int | None:
@@ -57,6 +58,7 @@ class RedisServer:
             "local",
             "--dir",
             str(self.dir),
+            *self.extra,
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10

@@ -100,7 +100,7 @@ class Tracker(Switching):
             resumed = self.id
             self.app.conversation = self.kept
             try:
-                stored = self.call("touch", self.id, self.settings.ttl_seconds)
+                stored = self.call("touch", self.id, self.settings.ttl_seconds, self.version)
                 if stored is None:  # expired or lost: the next save writes the whole value
                     self.encoder.forget()
                 elif stored < self.version:  # Redis came back from an older snapshot: ours is newer

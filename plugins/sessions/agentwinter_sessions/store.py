@@ -10,13 +10,14 @@ Keys (db 1 by default):
 - ``agentwinter:sessions:names`` (name -> id), ``:ids`` (ids in lexical order, for prefixes) and ``:latest``
   (project directory -> the session saved there last, for ``--continue``).
 Every query costs two round trips: ``touch`` before it, ``save`` after it; a save that only adds
-messages sends only the new bytes. Redis Cluster is not supported (db 1, multi-key scripts).
+messages sends only the new bytes, and the touch is not waited for when Redis has told us nobody else
+wrote the session since we last read it (see connection.py). Redis Cluster is not supported (db 1,
+multi-key scripts).
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from agentwinter_sessions.connection import OwnConnection
 from agentwinter_sessions.document import Write
 
 PREFIX = "agentwinter:session:"
@@ -40,8 +42,10 @@ LATEST = "agentwinter:sessions:latest"
 Unavailable = (redis.ConnectionError, redis.TimeoutError)
 
 # Slide the TTL of a session and its index entry; answer its stored version (nil: the key is gone).
+# Every script reads the session key after its last write of it, so Redis keeps tracking it for us.
 TOUCH = """
 if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then return false end
+redis.call('EXISTS', KEYS[1])
 local now = redis.call('TIME')
 redis.call('ZADD', KEYS[2], tonumber(now[1]) + tonumber(now[2]) / 1e6 + tonumber(ARGV[2]), ARGV[1])
 return redis.call('HGET', KEYS[3], ARGV[1]) or '0'
@@ -73,6 +77,7 @@ redis.call('HSET', KEYS[4], ARGV[1], ARGV[7])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[9] == 'whole' then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end  -- an append follows a whole write
 redis.call('HSET', KEYS[7], ARGV[10], ARGV[1])
+redis.call('EXISTS', KEYS[1])
 return {1, ARGV[3]}
 """
 SAVED, CONFLICT, NEED_WHOLE = 1, 0, 2
@@ -141,14 +146,21 @@ class Store:
         self._list = self.client.register_script(LIST)
         self._name = self.client.register_script(NAME)
         self._token = secrets.token_hex(4)  # this process's upload key
-        self._connection: Any = None  # the per-query scripts' own connection, see _exchange
-        self._lock = threading.Lock()
+        self._own = OwnConnection(self.client.connection_pool, [TOUCH, SAVE])  # the per-query scripts' way
 
     # ---- one session, per query ---------------------------------------------------------------------
-    def touch(self, session_id: str, ttl: int) -> int | None:
-        """Slide the TTL; the stored version, or None when the session is not in Redis."""
-        found = self._run(self._touch, [PREFIX + session_id, INDEX, VERSIONS], [session_id, ttl])
-        return None if found is None else int(found)
+    def touch(self, session_id: str, ttl: int, known: int | None = None) -> int | None:
+        """Slide the TTL; the stored version, or None when the session is not in Redis. When Redis has
+        reported no other write since we read version ``known``, the touch is sent without waiting."""
+        keys, args = [PREFIX + session_id, INDEX, VERSIONS], [session_id, ttl]
+        command = ("EVALSHA", self._touch.sha, len(keys), *keys, *args)
+        if known is not None and self._own.send_unless_changed(keys[0], known, command):
+            return known
+        found = self._run(self._touch, keys, args)
+        if found is None:
+            return None
+        self._own.saw(keys[0], int(found))
+        return int(found)
 
     def load(self, session_id: str) -> bytes | None:
         return self.client.get(PREFIX + session_id)
@@ -168,31 +180,22 @@ class Store:
             status, version = self._run(
                 self._save, keys, [*args, "whole", cwd], ("SET", keys[4], write.whole, "EX", ttl)
             )
-        return int(version) if status == SAVED else None
+        if status != SAVED:
+            return None
+        self._own.saw(keys[0], int(version))
+        return int(version)
 
     def _run(self, script: Any, keys: list[str], args: list[Any], *before: tuple[Any, ...]) -> Any:
         """The script's answer, after the commands ``before`` in the same round trip."""
         for _ in range(2):  # a second time only if the server had forgotten the script
-            *replies, answer = self._exchange([*before, ("EVALSHA", script.sha, len(keys), *keys, *args)])
+            *replies, answer = self._own.exchange([*before, ("EVALSHA", script.sha, len(keys), *keys, *args)])
             if not isinstance(answer, redis.exceptions.NoScriptError):
                 break
-            self._exchange([("SCRIPT", "LOAD", script.script)])
+            self._own.exchange([("SCRIPT", "LOAD", script.script)])
         for reply in (*replies, answer):
             if isinstance(reply, Exception):
                 raise reply
         return answer
-
-    def _exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        """Commands in one round trip on this store's own connection; error replies come back as exceptions.
-        The two per-query calls go this way rather than through the client, whose per-command pool checkout
-        (with a poll of the socket), metrics and retry closures cost ~30 us each here, more than the script."""
-        with self._lock:
-            if self._connection is None:
-                self._connection = self.client.connection_pool.get_connection()
-            connection = self._connection
-            return connection.retry.call_with_retry(
-                lambda: _round_trip(connection, commands), lambda _error: connection.disconnect()
-            )
 
     def quarantine(self, session_id: str) -> str:
         """Move a value we cannot use aside (keeping its TTL), so nothing is ever silently deleted."""
@@ -270,18 +273,3 @@ class Store:
             "redis_version": info.get("redis_version", "?"),
             "latency_ms": latency * 1000,
         }
-
-
-def _round_trip(connection: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
-    try:
-        connection.send_packed_command(connection.pack_commands(commands))
-        replies = []
-        for _ in commands:
-            try:
-                replies.append(connection.read_response())
-            except redis.ResponseError as error:
-                replies.append(error)
-        return replies
-    except BaseException:  # even Ctrl-C: an answer left unread would be taken for the next command's
-        connection.disconnect()
-        raise
