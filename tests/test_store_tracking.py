@@ -102,3 +102,4 @@ def test_without_tracking_every_touch_waits(extra, user):
         assert save(theirs, 1) == 2
         assert mine.touch(SESSION, TTL, known=1) == 2  # asked: nothing tells us what changed
         assert save(mine, 2) == 3
+        assert mine.load(SESSION) == b'{"messages": [], "n": 2}' and mine.listing(5).total == 1

@@ -71,18 +71,18 @@ class OwnConnection:
 
     def _connected(self) -> Any:
         if self._connection is None:
-            connection = self._new(protocol=3)
+            kwargs = {**self._pool.connection_kwargs, "protocol": 3}
+            connection = self._pool.connection_class(**kwargs)
+            connection.register_connect_callback(self._on_connect)
             try:
                 connection.connect()
-            except redis.ResponseError:  # no RESP3 (Redis < 6) or HELLO refused: every touch waits
-                connection = self._new(protocol=2)
+            except redis.ResponseError:  # no RESP3 (Redis < 6): a RESP2 connection, every touch waits
+                kwargs.update(protocol=2)
+                kwargs.pop("maint_notifications_config", None)  # redis-py 8: RESP3 only
+                connection = self._pool.connection_class(**kwargs)
+                connection.register_connect_callback(self._on_connect)
             self._connection = connection
         return self._connection
-
-    def _new(self, protocol: int) -> Any:
-        connection = self._pool.connection_class(**{**self._pool.connection_kwargs, "protocol": protocol})
-        connection.register_connect_callback(self._on_connect)
-        return connection
 
     def _on_connect(self, connection: Any) -> None:
         """Every (re)connect: what we knew is void (writes while we were away went unreported)."""
@@ -90,8 +90,11 @@ class OwnConnection:
         self._unread = 0
         self._tracking = False
         commands = [("SCRIPT", "LOAD", script) for script in self._scripts]
-        if connection.protocol == 3:
-            connection._parser.set_invalidation_push_handler(self._invalidated)  # as redis-py's own cache does
+        # redis-py's own client-side cache hooks its parser the same way (redis-py < 6.4 cannot: no tracking)
+        hook = getattr(connection._parser, "set_invalidation_push_handler", None)
+        track = connection.protocol == 3 and hook is not None
+        if track:
+            hook(self._invalidated)
             commands.append(("CLIENT", "TRACKING", "ON", "NOLOOP"))
         try:
             connection.send_packed_command(connection.pack_commands(commands), check_health=False)
@@ -99,8 +102,7 @@ class OwnConnection:
         except BaseException:
             connection.disconnect()  # redis-py leaves a failed connect callback's socket open
             raise
-        # Refused (an ACL) or no RESP3 (Redis < 6): every touch waits.
-        self._tracking = connection.protocol == 3 and replies[-1] == b"OK"
+        self._tracking = track and replies[-1] == b"OK"  # else (refused by an ACL, ...) every touch waits
 
     def _invalidated(self, push: list[Any]) -> None:
         keys = push[1] if len(push) > 1 else None
