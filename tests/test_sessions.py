@@ -235,8 +235,8 @@ def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_s
     run_query(app, agent, "one")
     real, lost = own._round_trip, []
 
-    def reply_lost_once(connection, commands, unread=0):
-        replies = real(connection, commands, unread)
+    def reply_lost_once(connection, commands, take_unread):
+        replies = real(connection, commands, take_unread)
         if not lost and any(b"append" in map(_as_bytes, command) for command in commands):
             lost.append(True)
             raise redis.TimeoutError("reply lost")

@@ -67,6 +67,17 @@ def test_every_write_by_someone_else_makes_the_next_touch_ask(redis_server):
     assert mine.touch(SESSION, TTL, known=8) == 9
 
 
+def test_a_touch_answer_lost_with_its_connection_is_not_taken_for_the_next(redis_server):
+    mine, admin = Store(redis_server.url()), redis_server.client(1)
+    assert save(mine, 0) == 1
+    assert mine.touch(SESSION, TTL, known=1) == 1  # its answer waits on the wire...
+    assert wait_for(lambda: admin.pttl(KEY) > (TTL - 1) * 1000)
+    admin.client_kill_filter(_type="normal", skipme=True)  # ...and goes with the connection
+    assert save(mine, 1) == 2
+    assert mine.touch(SESSION, TTL, known=2) == 2
+    assert save(mine, 2) == 3
+
+
 def test_other_sessions_writes_do_not_count(redis_server):
     mine, theirs, admin = Store(redis_server.url()), Store(redis_server.url()), redis_server.client(1)
     assert save(mine, 0) == 1

@@ -13,6 +13,7 @@ Two jobs:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -34,12 +35,9 @@ class OwnConnection:
         """The commands in one round trip; error replies come back as exceptions, not raised."""
         with self._lock:
             connection = self._connected()
-
-            def attempt() -> list[Any]:
-                unread, self._unread = self._unread, 0
-                return _round_trip(connection, commands, unread)
-
-            return connection.retry.call_with_retry(attempt, lambda _error: connection.disconnect())
+            return connection.retry.call_with_retry(
+                lambda: _round_trip(connection, commands, self._take_unread), lambda _error: connection.disconnect()
+            )
 
     def send_unless_changed(self, key: str, version: int, command: Command) -> bool:
         """Send ``command`` without waiting for its answer if nobody else has written ``key`` since this
@@ -49,20 +47,24 @@ class OwnConnection:
             if connection is None or not self._tracking:
                 return False
             try:
-                for _ in range(self._unread):
+                for _ in range(self._take_unread()):
                     _read(connection)
-                self._unread = 0
                 while connection.can_read(0):  # only pushes are left on the wire: let them arrive
                     connection.read_response(push_request=True)
                 if self._seen.get(key.encode()) != version:
                     return False
                 connection.send_packed_command(connection.pack_command(*command), check_health=False)
-            except (redis.RedisError, OSError):
+            except BaseException as error:
                 connection.disconnect()  # the next exchange reconnects, and tracking starts afresh
-                self._unread = 0
-                return False
+                if isinstance(error, (redis.RedisError, OSError)):
+                    return False
+                raise
             self._unread += 1
             return True
+
+    def _take_unread(self) -> int:
+        unread, self._unread = self._unread, 0
+        return unread
 
     def saw(self, key: str, version: int) -> None:
         """The last exchange's script read ``key`` at ``version`` (after any write of its own)."""
@@ -113,10 +115,11 @@ class OwnConnection:
                 self._seen.pop(key if isinstance(key, bytes) else key.encode(), None)
 
 
-def _round_trip(connection: Any, commands: list[Command], unread: int = 0) -> list[Any]:
+def _round_trip(connection: Any, commands: list[Command], take_unread: Callable[[], int]) -> list[Any]:
     try:
         connection.send_packed_command(connection.pack_commands(commands))
-        for _ in range(unread):  # answers to commands sent without waiting (a touch): not needed any more
+        # Counted after sending: a reconnect on the way has voided the answers of earlier sends.
+        for _ in range(take_unread()):  # answers to commands sent without waiting (a touch): not needed now
             _read(connection)
         return [_read(connection) for _ in commands]
     except BaseException:  # even Ctrl-C: an answer left unread would be taken for the next command's
