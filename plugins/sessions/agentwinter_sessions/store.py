@@ -140,7 +140,7 @@ class Store:
             socket_timeout=2.0,
             retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 2),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-            protocol=2,  # redis-py 8 defaults to RESP3, which Redis < 6 refuses; connection.py asks for it
+            protocol=2,  # redis-py 8 defaults to RESP3, which Redis < 6 refuses (connection.py tries RESP3 itself)
         )
         self._touch = self.client.register_script(TOUCH)
         self._save = self.client.register_script(SAVE)
