@@ -100,7 +100,7 @@ def test_other_sessions_writes_do_not_count(redis_server):
     ],
 )
 def test_without_tracking_every_touch_waits(extra, user):
-    with RedisServer(None, *extra) as server:
+    with RedisServer(extra=extra) as server:
         url = server.url()
         if user:
             server.client(1).execute_command(

@@ -154,8 +154,7 @@ class Store:
         """Slide the TTL; the stored version, or None when the session is not in Redis. When Redis has
         reported no other write since we read version ``known``, the touch is sent without waiting."""
         keys, args = [PREFIX + session_id, INDEX, VERSIONS], [session_id, ttl]
-        command = ("EVALSHA", self._touch.sha, len(keys), *keys, *args)
-        if known is not None and self._own.send_unless_changed(keys[0], known, command):
+        if known is not None and self._own.send_unless_changed(keys[0], known, _evalsha(self._touch, keys, args)):
             return known
         found = self._run(self._touch, keys, args)
         if found is None:
@@ -189,7 +188,7 @@ class Store:
     def _run(self, script: Any, keys: list[str], args: list[Any], *before: tuple[Any, ...]) -> Any:
         """The script's answer, after the commands ``before`` in the same round trip."""
         for _ in range(2):  # a second time only if the server had forgotten the script
-            *replies, answer = self._own.exchange([*before, ("EVALSHA", script.sha, len(keys), *keys, *args)])
+            *replies, answer = self._own.exchange([*before, _evalsha(script, keys, args)])
             if not isinstance(answer, redis.exceptions.NoScriptError):
                 break
             self._own.exchange([("SCRIPT", "LOAD", script.script)])
@@ -274,3 +273,7 @@ class Store:
             "redis_version": info.get("redis_version", "?"),
             "latency_ms": latency * 1000,
         }
+
+
+def _evalsha(script: Any, keys: list[str], args: list[Any]) -> tuple[Any, ...]:
+    return ("EVALSHA", script.sha, len(keys), *keys, *args)
