@@ -28,6 +28,11 @@ AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
 @pytest.fixture
 def env(fake_api, redis_server, tmp_path, monkeypatch):
+    return project_env(fake_api, redis_server, tmp_path, monkeypatch)
+
+
+def project_env(fake_api, redis_server, tmp_path, monkeypatch) -> Path:
+    """A project directory, with the fake API, a Redis and an isolated git and config."""
     isolate(tmp_path, monkeypatch)
     for name, value in fake_api.env().items():
         monkeypatch.setenv(name, value)

@@ -45,23 +45,25 @@ def waiting(directory: Path) -> list[Path]:
 
 def recover(store: SessionStore, path: Path) -> Recovered:
     """Upload one file; Corrupt when it is not a session (the file is then renamed ``.corrupt``)."""
-    raw = path.read_bytes()
     try:
-        document = decode(raw, repair=False)
+        document = decode(path.read_bytes(), repair=False)
     except Corrupt:
         path.replace(path.with_suffix(".corrupt"))
         raise
-    session_id, version = document["id"], int(document.get("version") or 1)
-    summary = summary_of(document, len(raw))
+    session_id = document["id"]
     stored = store.load(session_id)
-    unchanged = stored is None or stored[1] == version - 1
-    if unchanged and store.save(session_id, raw, version, None if stored is None else version - 1, summary):
-        path.unlink()
-        return Recovered(path, session_id, "saved")
-    # Another terminal carried the session on meanwhile: keep both.
-    fresh = new_id()
-    document = {**document, "id": fresh, "name": ""}  # the name stays with the session that has it
+    theirs = decode(stored[0])["messages"] if stored is not None else []
+    if document["messages"][: len(theirs)] == theirs:  # ours only adds to what is stored: put it on top
+        version = stored[1] + 1 if stored is not None else int(document.get("version") or 1)
+        raw = orjson.dumps({**document, "version": version})
+        if store.save(
+            session_id, raw, version, version - 1 if stored is not None else None, summary_of(document, len(raw))
+        ):
+            path.unlink()
+            return Recovered(path, session_id, "saved")
+    # Another terminal carried the session on meanwhile: keep both; the name stays with the stored one.
+    document = {**document, "id": new_id(), "name": "", "version": 1}
     raw = orjson.dumps(document)
-    store.save(fresh, raw, version, None, summary_of(document, len(raw)))
+    store.save(document["id"], raw, 1, None, summary_of(document, len(raw)))
     path.unlink()
-    return Recovered(path, fresh, f"saved as a new session ({session_id} changed meanwhile)")
+    return Recovered(path, document["id"], f"saved as a new session ({session_id} changed meanwhile)")

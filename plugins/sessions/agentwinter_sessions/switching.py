@@ -95,7 +95,7 @@ def start_named(tracker: Tracker, name: str) -> None:
     # starting the same name at once agree on one of them.
     tracker.state = SessionState(id=new_id(), name=name, owner=owner(), dirty=True)
     tracker.app.conversation = tracker.state.conversation
-    if not tracker.save():
+    if not tracker.save(report=lambda _line: None):
         raise UsageError(f"{tracker.state.problem}: cannot start session {name}")
     if (taken := store.claim_name(tracker.state.id, name, "")) is not None:  # type: ignore[arg-type]
         store.delete(tracker.state.id)  # type: ignore[arg-type]
@@ -110,7 +110,7 @@ def rename(tracker: Tracker, name: str) -> str:
     state = tracker.state
     if state.id is None:
         state.dirty = True
-        if not tracker.save():
+        if not tracker.save(report=lambda _line: None):
             raise UsageError(f"{state.problem}: cannot name this session yet")
         state.announced = True
     if (taken := tracker.store.claim_name(state.id, name, state.name)) is not None:  # type: ignore[arg-type]
