@@ -100,7 +100,8 @@ class RedisStore:
     @translated(_where)
     def load(self, session_id: str) -> tuple[bytes, int] | None:
         raw, version = self._run(
-            lambda pipe: pipe.get(document_key(session_id)).hget(meta_key(session_id), "version"), corrupt=session_id
+            lambda pipe: [pipe.get(document_key(session_id)), pipe.hget(meta_key(session_id), "version")],
+            corrupt=session_id,
         )
         return None if raw is None else (raw, int(version or 0))
 
@@ -121,7 +122,12 @@ class RedisStore:
     def touch(self, session_id: str) -> tuple[int, int] | None:
         document, meta = document_key(session_id), meta_key(session_id)
         alive, _, version, length = self._run(
-            lambda pipe: pipe.expire(document, self.ttl).expire(meta, self.ttl).hget(meta, "version").strlen(document),
+            lambda pipe: [
+                pipe.expire(document, self.ttl),
+                pipe.expire(meta, self.ttl),
+                pipe.hget(meta, "version"),
+                pipe.strlen(document),
+            ],
             corrupt=session_id,
         )
         return (int(version or 0), int(length)) if alive else None
@@ -131,7 +137,8 @@ class RedisStore:
         summary = self._summary(session_id)
 
         def commands(pipe: Any) -> None:
-            pipe.delete(document_key(session_id), meta_key(session_id))
+            pipe.delete(document_key(session_id))  # one key a DEL: a cluster pipeline takes no more
+            pipe.delete(meta_key(session_id))
             self._unindexed(pipe, [session_id], summary.cwd)
 
         removed = self._run(commands)[0]
@@ -145,7 +152,8 @@ class RedisStore:
         target = f"agentwinter:quarantine:{{{PREFIX}{session_id}}}:{time.strftime('%Y%m%d-%H%M%S')}"
 
         def commands(pipe: Any) -> None:
-            pipe.rename(document_key(session_id), target).expire(target, QUARANTINE_SECONDS)
+            pipe.execute_command("RENAME", document_key(session_id), target)  # one slot: the hash tag
+            pipe.expire(target, QUARANTINE_SECONDS)
             pipe.delete(meta_key(session_id))
             self._unindexed(pipe, [session_id], summary.cwd)
 
@@ -173,7 +181,8 @@ class RedisStore:
 
         def commands(pipe: Any) -> None:
             for session_id in ids:
-                pipe.hget(meta_key(session_id), "summary").ttl(document_key(session_id))
+                pipe.hget(meta_key(session_id), "summary")
+                pipe.ttl(document_key(session_id))
 
         replies = self._run(commands)
         rows, gone = [], []
@@ -228,7 +237,8 @@ class RedisStore:
 
         def commands(pipe: Any) -> None:
             for session_id in ids:
-                pipe.ttl(document_key(session_id)).hget(meta_key(session_id), "version")
+                pipe.ttl(document_key(session_id))
+                pipe.hget(meta_key(session_id), "version")
 
         replies = self._run(commands) if ids else []
         gone = [i for i, ttl in zip(ids, replies[::2], strict=True) if ttl == -2]
@@ -249,7 +259,7 @@ class RedisStore:
         started = time.perf_counter()
         self.client.ping()
         latency = time.perf_counter() - started
-        size, count = self._run(lambda pipe: pipe.strlen(document_key(session_id)).zcard(INDEX))
+        size, count = self._run(lambda pipe: [pipe.strlen(document_key(session_id)), pipe.zcard(INDEX)])
         server = self._info("server")
         return {
             "bytes": size,
@@ -278,7 +288,8 @@ class RedisStore:
     def _indexed(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
         keep = max(2 * self.ttl, INDEX_SECONDS)
         for key in (INDEX, directory_key(summary.cwd)):
-            pipe.zadd(key, {session_id: now + self.ttl}).expire(key, keep)
+            pipe.zadd(key, {session_id: now + self.ttl})
+            pipe.expire(key, keep)
         if summary.name:
             pipe.expire(NAMES, keep)
 
