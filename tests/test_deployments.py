@@ -65,6 +65,11 @@ def test_a_cluster_keeps_sessions_lists_them_and_says_where_they_are(env, fake_a
             node = RedisServer(port)
             assert not node.client(0).keys("agentwinter:upload:*")
             assert all(node.client(0).ttl(k) > 0 for k in node.client(0).keys("agentwinter:*"))
+        client.set(key, b"{broken", keepttl=True)
+        broken = cli("--resume", session_id, "-p", "hi", cwd=env)  # set aside on its own node (one slot)
+        assert f"kept as agentwinter:quarantine:{{{key}}}:" in broken.stderr, broken.stderr
+        run_query(again, again_agent, "q5")  # the running process saves its conversation again
+        assert user_texts(orjson.loads(client.get(key))["messages"])[-1] == "q5"
         assert cli("sessions", "rm", "on-cluster", cwd=env).returncode == 0
         assert not client.exists(key) and cli("sessions", "list", "--json", cwd=env).stdout.strip() == "[]"
 
@@ -96,6 +101,15 @@ def test_sentinel_failover_in_the_middle_of_a_session_keeps_every_query(env, fak
         primary = RedisServer(new[1]).client(1)
         assert user_texts(orjson.loads(primary.get(key))["messages"]) == ["q1", "q2", "q3", "q4", "q5"]
         assert "(through Sentinel)" in command(app, "!cache")
+
+
+def test_a_sentinel_that_knows_no_such_service_is_named(env, fake_api, monkeypatch):
+    with SentinelSet() as deployment:
+        (host, port) = deployment.sentinels[0]
+        monkeypatch.setenv("AGENTWINTER_REDIS_URL", f"redis+sentinel://{host}:{port}/no-such-service/1")
+        done = cli("sessions", "list", cwd=env)
+        assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert done.stderr.startswith(f"error: no Sentinel at redis+sentinel://{host}:{port}/no-such-service/1 names")
 
 
 def test_tls_with_a_ca_file_mutual_tls_by_config_keys_and_a_tls_failure_named(env, fake_api, monkeypatch, tmp_path):

@@ -76,7 +76,7 @@ def test_an_evicting_server_is_named_and_evicted_sessions_are_saved_again(env, f
         app, agent = make_app(env)
         run_query(app, agent, "q1")
         assert err(app).count("evicts keys when full (maxmemory-policy allkeys-lru)") == 1
-        other, other_agent = make_app(env)
+        other, other_agent = make_app(env, session="named-one")
         run_query(other, other_agent, "someone else's")
         fill(server)  # evicts the agentwinter keys among others
         assert not server.client(1).exists(f"agentwinter:session:{tracker(app).state.id}")
@@ -88,10 +88,23 @@ def test_an_evicting_server_is_named_and_evicted_sessions_are_saved_again(env, f
 
         assert [row["id"] for row in json.loads(listing.stdout)] == [tracker(app).state.id]  # no ghosts
         assert "maxmemory-policy allkeys-lru" in run_cache(app)
-        gone = cli("--resume", tracker(other).state.id, "-p", "hi", cwd=env)
-        assert (gone.returncode == 2 and "is gone from Redis (expired, evicted or flushed)" in gone.stderr) or (
-            "no session matches" in gone.stderr
-        )
+        gone = cli("--resume", tracker(other).state.id, "-p", "hi", cwd=env)  # its index entry went too
+        assert gone.returncode == 2 and "Traceback" not in gone.stderr and len(gone.stderr.splitlines()) == 1
+
+
+def test_a_vanished_session_is_named_when_asked_for(env, fake_api, redis_server):
+    app, agent = make_app(env, session="named-one")
+    run_query(app, agent, "q1")
+    session_id = tracker(app).state.id
+    client = redis_server.client(1)
+    client.delete(f"agentwinter:session:{session_id}", f"agentwinter:meta:{{agentwinter:session:{session_id}}}")
+    for ref in (session_id, "named-one"):  # each is pruned once it was named
+        gone = cli("--resume", ref, "-p", "hi", cwd=env)
+        assert gone.returncode == 2 and gone.stderr == (
+            f"error: session {session_id} is gone from Redis (expired, evicted or flushed)\n"
+        ), gone.stderr
+    assert client.zcard("agentwinter:index") == 0 and not client.hgetall("agentwinter:names")  # pruned
+    assert "no session matches" in cli("--resume", session_id, "-p", "hi", cwd=env).stderr
 
 
 def run_cache(app) -> str:

@@ -67,6 +67,8 @@ def find(store: SessionStore, archive: Any, ref: str) -> str:
     if archived:
         return restore(store, archive, archived[0])
     hint = "" if archive is not None else f" (archived sessions are not searched: {INSTALL_HINT})"
+    if gone := store.vanished(ref):
+        raise UsageError(f"session {gone} is gone from Redis (expired, evicted or flushed){hint}")
     raise UsageError(f"no session matches '{ref}'{hint}")
 
 

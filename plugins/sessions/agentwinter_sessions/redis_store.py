@@ -211,10 +211,18 @@ class RedisStore:
         owner = self.client.hget(NAMES, name)
         if owner is None:
             return None
-        if self._live([owner.decode()]):
-            return owner.decode()
-        self.client.eval(UNNAME, 1, NAMES, name, owner)  # its session is gone
-        return None
+        return owner.decode() if self._live([owner.decode()]) else None
+
+    @translated(_where)
+    def vanished(self, ref: str) -> str | None:
+        owner = self.client.hget(NAMES, ref)
+        session_id = owner.decode() if owner else ref
+        if (not owner and self.client.zscore(INDEX, ref) is None) or self._live([session_id]):
+            return None
+        if owner:
+            self.client.eval(UNNAME, 1, NAMES, ref, session_id)
+        self._run(lambda pipe: self._unindexed(pipe, [session_id], None))
+        return session_id
 
     @translated(_where)
     def claim_name(self, session_id: str, name: str, old: str) -> str | None:

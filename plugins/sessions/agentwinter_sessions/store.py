@@ -81,6 +81,10 @@ class SessionStore(Protocol):
     def named(self, name: str) -> str | None:
         """The live session that has this name."""
 
+    def vanished(self, ref: str) -> str | None:
+        """The id of a session that ``ref`` (a name or an id) named but that is gone (expired, evicted,
+        flushed); its index entries are pruned. None when ``ref`` names a live session or nothing known."""
+
     def claim_name(self, session_id: str, name: str, old: str) -> str | None:
         """Give the session ``name`` (dropping ``old``); the id of another live session that has it."""
 
