@@ -257,8 +257,8 @@ def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_s
     run_query(app, agent, "one")
     real, lost = RedisStore._run, []
 
-    def reply_lost_once(self, commands, corrupt=None):
-        replies = real(self, commands, corrupt)
+    def reply_lost_once(self, commands, keys=()):
+        replies = real(self, commands, keys)
         if not lost and len(replies) > 4:  # the save's pipeline
             lost.append(True)
             raise redis.TimeoutError("reply lost")

@@ -29,6 +29,9 @@ def settings() -> Any:  # -> Settings, read once per process (its warnings shown
     return Settings.load(load_config().section("sessions"), lambda m: typer.echo(f"warning: {m}", err=True))
 
 
+OPENED: list[Any] = []  # the stores this process's command opened: what they set aside is said at the end
+
+
 class Context:
     """What every sub-command needs: settings, the store, the archive (None without the extra)."""
 
@@ -37,6 +40,7 @@ class Context:
 
         self.settings = settings()
         self.store = RedisStore(self.settings.target, self.settings.ttl_seconds)
+        OPENED.append(self.store)
 
     @functools.cached_property
     def archive(self) -> Any:
@@ -89,6 +93,10 @@ def friendly(command: Callable[..., None]) -> Callable[..., None]:
         except StoreError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+        finally:
+            for store in OPENED:
+                for notice in store.notices():
+                    typer.echo(f"warning: {notice}", err=True)
 
     return run
 

@@ -75,6 +75,12 @@ def meta_key(session_id: str) -> str:
     return f"agentwinter:meta:{{{PREFIX}{session_id}}}"
 
 
+def quarantine_key(key: str, what: str) -> str:
+    """Where a value of ``key`` is set aside: in the same cluster slot, under a name never used before."""
+    tag = key[key.index("{") + 1 : key.index("}")] if "{" in key else key
+    return f"agentwinter:quarantine:{{{tag}}}:{what}:{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
 def directory_key(directory: str) -> str:
     return "agentwinter:dir:" + hashlib.sha256(directory.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
@@ -89,6 +95,7 @@ class RedisStore:
         self.ttl = ttl
         self._client: Any = None
         self._token = secrets.token_hex(4)  # this process's upload key
+        self._notices: list[str] = []
 
     @property
     def client(self) -> Any:
@@ -101,9 +108,9 @@ class RedisStore:
     def load(self, session_id: str) -> tuple[bytes, int] | None:
         raw, version = self._run(
             lambda pipe: [pipe.get(document_key(session_id)), pipe.hget(meta_key(session_id), "version")],
-            corrupt=session_id,
+            keys=(document_key(session_id), meta_key(session_id)),
         )
-        return None if raw is None else (raw, int(version or 0))
+        return None if raw is None else (raw, self._version(version, session_id))
 
     @translated(_where)
     def save(self, session_id: str, raw: bytes, version: int, expected: int | None, summary: Summary) -> bool:
@@ -116,7 +123,7 @@ class RedisStore:
             pipe.execute_command("EVAL", SAVE, 3, *keys, "" if expected is None else expected, version, meta, len(raw))
             self._indexed(pipe, session_id, summary, time.time())
 
-        return self._run(commands)[1] is None
+        return self._run(commands, keys=(*keys[:2], INDEX, directory_key(summary.cwd), NAMES))[1] is None
 
     @translated(_where)
     def touch(self, session_id: str) -> tuple[int, int] | None:
@@ -128,9 +135,9 @@ class RedisStore:
                 pipe.hget(meta, "version"),
                 pipe.strlen(document),
             ],
-            corrupt=session_id,
+            keys=(document, meta),
         )
-        return (int(version or 0), int(length)) if alive else None
+        return (self._version(version, session_id), int(length)) if alive else None
 
     @translated(_where)
     def delete(self, session_id: str) -> bool:
@@ -141,7 +148,7 @@ class RedisStore:
             pipe.delete(meta_key(session_id))
             self._unindexed(pipe, [session_id], summary.cwd)
 
-        removed = self._run(commands)[0]
+        removed = self._run(commands, keys=(INDEX, directory_key(summary.cwd)))[0]
         if summary.name:
             self.client.eval(UNNAME, 1, NAMES, summary.name, session_id)
         return bool(removed)
@@ -149,7 +156,7 @@ class RedisStore:
     @translated(_where)
     def quarantine(self, session_id: str) -> str:
         summary = self._summary(session_id)
-        target = f"agentwinter:quarantine:{{{PREFIX}{session_id}}}:{time.strftime('%Y%m%d-%H%M%S')}"
+        target = quarantine_key(document_key(session_id), "session")
 
         def commands(pipe: Any) -> None:
             pipe.execute_command("RENAME", document_key(session_id), target)  # one slot: the hash tag
@@ -165,16 +172,19 @@ class RedisStore:
     def listing(self, directory: str | None, limit: int, offset: int = 0) -> Page:
         key = INDEX if directory is None else directory_key(directory)
         rows: list[Row] = []
-        start = offset
+        start, total = offset, None
         while len(rows) < limit:
-            stop = start + min(limit - len(rows), CANDIDATES) - 1
-            ids = [i.decode() for i in self.client.zrevrange(key, start, stop)]
-            if not ids:
+            span = (start, start + min(limit - len(rows), CANDIDATES) - 1)
+            found, total = self._run(lambda pipe, s=span: [pipe.zrevrange(key, *s), pipe.zcard(key)], keys=(key,))
+            if not found:
                 break
-            found = self._rows(ids, directory)
-            rows += found
-            start += len(found)  # the gone ones were pruned: what follows moved up
-        return Page(rows, max(0, int(self.client.zcard(key)) - start))
+            page = self._rows([i.decode() for i in found], directory)
+            rows += page
+            start += len(page)  # the gone ones were pruned: what follows moved up
+            total -= len(found) - len(page)
+        if total is None:
+            (total,) = self._run(lambda pipe: [pipe.zcard(key)], keys=(key,))
+        return Page(rows, max(0, int(total) - start))
 
     def _rows(self, ids: list[str], directory: str | None) -> list[Row]:
         """The rows of ``ids`` that still exist; the others are pruned from the indexes."""
@@ -184,7 +194,7 @@ class RedisStore:
                 pipe.hget(meta_key(session_id), "summary")
                 pipe.ttl(document_key(session_id))
 
-        replies = self._run(commands)
+        replies = self._run(commands, keys=tuple(meta_key(i) for i in ids))
         rows, gone = [], []
         for session_id, raw, ttl in zip(ids, replies[::2], replies[1::2], strict=True):
             if ttl < 0 and ttl != -1:  # -2: gone (-1, no TTL: set by hand; listed all the same)
@@ -202,21 +212,20 @@ class RedisStore:
             return [named]
         if self.client.exists(document_key(ref)):
             return [ref]
+        self._run(lambda pipe: [pipe.zcard(INDEX)], keys=(INDEX,))  # an index of the wrong type is set aside
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", ref) + "*"
         candidates = [member.decode() for member, _ in self.client.zscan_iter(INDEX, match=pattern, count=1000)]
         return self._live(candidates[:20])[:10]
 
     @translated(_where)
     def named(self, name: str) -> str | None:
-        owner = self.client.hget(NAMES, name)
-        if owner is None:
-            return None
-        return owner.decode() if self._live([owner.decode()]) else None
+        owner = self._owner(name)
+        return owner if owner and self._live([owner]) else None
 
     @translated(_where)
     def vanished(self, ref: str) -> str | None:
-        owner = self.client.hget(NAMES, ref)
-        session_id = owner.decode() if owner else ref
+        owner = self._owner(ref)
+        session_id = owner or ref
         if (not owner and self.client.zscore(INDEX, ref) is None) or self._live([session_id]):
             return None
         if owner:
@@ -227,7 +236,7 @@ class RedisStore:
     @translated(_where)
     def claim_name(self, session_id: str, name: str, old: str) -> str | None:
         for _ in range(3):  # another process may claim or free it between our two steps
-            owner = (self.client.hget(NAMES, name) or b"").decode() if name else ""
+            owner = self._owner(name) if name else ""
             if owner and owner != session_id and self._live([owner]):
                 return owner
             if not name:
@@ -241,7 +250,9 @@ class RedisStore:
 
     @translated(_where)
     def expiring(self, within: int) -> list[tuple[str, int]]:
-        ids = [i.decode() for i in self.client.zrangebyscore(INDEX, "-inf", time.time() + within, 0, CANDIDATES)]
+        soon = time.time() + within
+        (found,) = self._run(lambda pipe: [pipe.zrangebyscore(INDEX, "-inf", soon, 0, CANDIDATES)], keys=(INDEX,))
+        ids = [i.decode() for i in found]
 
         def commands(pipe: Any) -> None:
             for session_id in ids:
@@ -253,7 +264,7 @@ class RedisStore:
         if gone:
             self._run(lambda pipe: self._unindexed(pipe, gone, None))
         pairs = zip(ids, replies[::2], replies[1::2], strict=True)
-        return [(i, int(version or 0)) for i, ttl, version in pairs if 0 <= ttl <= within]
+        return [(i, int(version)) for i, ttl, version in pairs if 0 <= ttl <= within and (version or b"").isdigit()]
 
     # ---- the server ---------------------------------------------------------------------------------------
     @translated(_where)
@@ -280,18 +291,48 @@ class RedisStore:
         }
 
     # ---- helpers ------------------------------------------------------------------------------------------
-    def _run(self, commands: Any, corrupt: str | None = None) -> list[Any]:
-        """One round trip (one pipeline, or one per node on a cluster); raises the first error reply."""
-        with self.client.pipeline(transaction=False) as pipe:
-            commands(pipe)
-            replies = pipe.execute(raise_on_error=False)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                if corrupt is not None and str(reply).startswith("WRONGTYPE"):
-                    kind = self.client.type(document_key(corrupt)).decode()
-                    raise Corrupt(f"a {kind} where the JSON document belongs")
-                raise reply
-        return replies
+    def _run(self, commands: Any, keys: tuple[str, ...] = ()) -> list[Any]:
+        """One round trip (one pipeline, or one per node on a cluster); raises the first error reply.
+        Of ``keys`` (those the commands use), one holding the wrong kind of value is set aside and the
+        commands run once more; the document itself is Corrupt."""
+        for attempt in range(2):
+            with self.client.pipeline(transaction=False) as pipe:
+                commands(pipe)
+                replies = pipe.execute(raise_on_error=False)
+            errors = [reply for reply in replies if isinstance(reply, Exception)]
+            if not errors:
+                return replies
+            if attempt or not keys or not str(errors[0]).startswith("WRONGTYPE"):
+                raise errors[0]
+            self._set_aside_mistyped(keys)
+        raise AssertionError("unreachable")
+
+    def _set_aside_mistyped(self, keys: tuple[str, ...]) -> None:
+        kinds = self._run(lambda pipe: [pipe.type(key) for key in keys])
+        for key, kind in zip(keys, (k.decode() for k in kinds), strict=True):
+            expected = _kind_of(key)
+            if kind in (expected, "none"):
+                continue
+            if key.startswith(PREFIX):
+                raise Corrupt(f"a {kind} where the JSON document belongs")
+            self._set_aside(key, f"held a {kind}, not a {expected}")
+
+    def _set_aside(self, key: str, why: str) -> None:
+        """Move a companion or index key we cannot use to a quarantine key in its own slot, and say so."""
+        target = quarantine_key(key, key.split(":")[1])
+        self._run(lambda pipe: [pipe.execute_command("RENAME", key, target), pipe.expire(target, QUARANTINE_SECONDS)])
+        self._notices.append(f"{key} {why}: kept as {target}")
+
+    def _version(self, raw: bytes | None, session_id: str) -> int:
+        """A stored version; a meta hash whose version is no number is set aside (the next save rewrites it)."""
+        if raw is None or raw.isdigit():
+            return int(raw or 0)
+        self._set_aside(meta_key(session_id), f"held the version {raw[:20]!r}, not a number")
+        return 0
+
+    def notices(self) -> list[str]:
+        notes, self._notices = self._notices, []
+        return notes
 
     def _indexed(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
         keep = max(2 * self.ttl, INDEX_SECONDS)
@@ -307,7 +348,14 @@ class RedisStore:
             pipe.zrem(directory_key(directory), *ids)
 
     def _summary(self, session_id: str) -> Summary:
-        return _summary(self.client.hget(meta_key(session_id), "summary"))
+        return _summary(
+            self._run(lambda pipe: [pipe.hget(meta_key(session_id), "summary")], keys=(meta_key(session_id),))[0]
+        )
+
+    def _owner(self, name: str) -> str:
+        """The id the names index gives ``name`` ('' for none)."""
+        (owner,) = self._run(lambda pipe: [pipe.hget(NAMES, name)], keys=(NAMES,))
+        return owner.decode() if owner else ""
 
     def _live(self, ids: list[str]) -> list[str]:
         if not ids:
@@ -320,6 +368,13 @@ class RedisStore:
         if info and all(isinstance(value, dict) for value in info.values()):  # a cluster: one dict per node
             info = next(iter(info.values()))
         return info
+
+
+def _kind_of(key: str) -> str:
+    """The kind of value the product keeps under ``key``."""
+    if key.startswith(PREFIX):
+        return "string"
+    return "zset" if key == INDEX or key.startswith("agentwinter:dir:") else "hash"
 
 
 def _summary(raw: bytes | None) -> Summary:

@@ -91,6 +91,10 @@ class SessionStore(Protocol):
     def expiring(self, within: int) -> list[tuple[str, int]]:
         """(id, version) of the sessions that expire within ``within`` seconds."""
 
+    def notices(self) -> list[str]:
+        """One line for each stored value set aside since the last call (an index or a companion key that
+        held the wrong kind of value, moved to a quarantine key so the store could go on)."""
+
     def evicting(self) -> str | None:
         """The server's eviction policy when it may evict sessions before they expire, else None."""
 

@@ -85,6 +85,12 @@ class Tracker:
         self.state.base_len = len(self.app.conversation.messages)
         self.watch.start(self.app.conversation.messages)
         self.archive.sweep_if_due()
+        self.tell_notices()
+
+    def tell_notices(self) -> None:
+        """Say what the store set aside (never silently)."""
+        for notice in self._store.notices() if self._store is not None else []:
+            self.app.ui.warn(notice)
 
     def _refresh(self) -> None:
         """Slide the TTL, and find out what happened to the stored session since we last saw it."""
@@ -170,6 +176,7 @@ class Tracker:
             )
         if state.dirty:
             self.save()
+        self.tell_notices()
 
     def save(self, report: Callable[[str], None] | None = None) -> bool:
         """Store the conversation in memory; False (said in one line) when the store did not take it."""
