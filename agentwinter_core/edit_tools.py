@@ -89,8 +89,6 @@ def _target(data: dict[str, Any], ctx: ToolContext) -> tuple[str, Path, bytes | 
     if rel == "." or ".git" in Path(rel).parts:
         raise ToolError(f"'{given}' cannot be written: give a file of the project (not .git)")
     if not path.exists():
-        if path.is_symlink():
-            raise ToolError(f"'{given}' is a dangling symbolic link")
         return rel, path, None
     if not path.is_file():
         raise ToolError(f"'{given}' is not a regular file")
