@@ -224,6 +224,7 @@ def test_help_lists_undo(make_app):
     app, _ = make_app()
     run_command(app, "!help")
     assert "`!undo [N] [--code | --conversation]`" in app.ui.out.file.getvalue()
+    assert "File edits by the agent: **auto**" in app.ui.out.file.getvalue()
 
 
 def cli(fake_api, tmp_path, project, *args, stdin="", config=""):
