@@ -194,23 +194,28 @@ def undo(app: App, count: int, total: int, code: bool, conversation: bool, remem
     (``conversation``, when a plugin keeps the conversation). The report, as markdown."""
     if count > total:
         raise ValueError(
-            f"there {'is' if total == 1 else 'are'} only {total} quer{'y' if total == 1 else 'ies'} to undo"
+            f"there {'is' if total == 1 else 'are'} only {_queries(total)} to undo" if total else "nothing to undo yet"
         )
     first = total - count
-    group = group_of(app)
     undone = [e for e in edits(app) if isinstance(e.get("query"), int) and e["query"] >= first]
     lines = []
-    if code:
+    if code and not undone:
+        lines.append("No file changes to restore.")
+    elif code:
+        group = group_of(app)
         lines += _restore(app, group, undone)
         for entry in undone:
             group.mark_undone(str(entry.get("checkpoint")))
-        app.conversation.metadata["edits"] = [e for e in edits(app) if e not in undone]
+    cut = False
     if conversation and remembered:
         messages = app.conversation.messages
         starts = history.query_starts(messages)
-        if first < len(starts):
+        if cut := first < len(starts):
             app.conversation.messages = messages[: starts[first]]
-            lines.append(f"Dropped the last {_queries(len(starts) - first)} from the conversation.")
+            dropped = len(starts) - first
+            lines.append(f"Dropped the last {'query' if dropped == 1 else _queries(dropped)} from the conversation.")
+    if code or cut:  # restored, or no longer in the conversation: either way not the agent's to undo again
+        app.conversation.metadata["edits"] = [e for e in edits(app) if e not in undone]
     return "\n".join(lines) or "Nothing to undo."
 
 
@@ -271,4 +276,4 @@ def _restore(app: App, group: Group, undone: list[dict[str, Any]]) -> list[str]:
 
 
 def _queries(count: int) -> str:
-    return "query" if count == 1 else f"{count} queries"
+    return "1 query" if count == 1 else f"{count} queries"

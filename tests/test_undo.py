@@ -128,6 +128,26 @@ def test_undo_code_or_conversation_only_and_bad_arguments(fake_api, make_app, pr
     assert "there is only 1 query to undo" in out(app)
 
 
+def test_undo_conversation_only_keeps_the_files_and_forgets_their_checkpoint(fake_api, make_app, project):
+    two_queries_of_edits(fake_api)
+    app, agent = make_app(Memory())
+    run_query(app, agent, "first change")
+    run_query(app, agent, "second change")
+    edited = (project / "lib.py").read_bytes()
+    run_command(app, "!undo --conversation")
+    assert "Dropped the last query from the conversation." in out(app) and "Restored" not in out(app)
+    assert (project / "lib.py").read_bytes() == edited
+    # Now the first query. The forgotten second one changed app.py after it: like any change since the
+    # agent's edit, that is not overwritten without a yes.
+    run_command(app, "!undo")
+    assert "Restored 1 file: pkg/new.py (removed: the agent created it)" in out(app)
+    assert "Not restored: app.py (changed since the agent's edit; left as it is)" in out(app)
+    assert (project / "app.py").read_bytes() == APP.replace(b"value = 1", b"value = 3")
+    assert (project / "lib.py").read_bytes() == edited
+    run_command(app, "!undo")
+    assert "nothing to undo yet" in out(app)
+
+
 def test_an_outside_change_is_not_overwritten_without_asking(fake_api, make_app, project):
     fake_api.add(read("lib.py"), edit("lib.py", "return 1", "return 2"), fake.text("done"))
     app, agent = make_app()  # no plugin keeps the conversation: !undo still restores the files

@@ -19,6 +19,8 @@ def before_query(app: App) -> None:
     state = state_of(app)
     state.accept_all, state.entry = False, None
     conversation = app.conversation
+    if not conversation.messages:  # a fresh conversation: the model has read nothing in it yet
+        state.seen.clear()
     if remembered(app):
         state.query = len(history.query_starts(conversation.messages))
         return
@@ -33,7 +35,8 @@ def before_query(app: App) -> None:
 
 
 def remembered(app: App) -> bool:
-    """Whether a plugin (sessions) keeps the conversation between queries: one that restores it before a query."""
+    """Whether a plugin (sessions) keeps the conversation between queries: one that restores it before a query.
+    (A plugin that only watches before_query passes too: then ``!undo N`` counts this conversation's queries.)"""
     return any(impl.plugin_name not in DEFAULT_PLUGINS for impl in app.pm.hook.before_query.get_hookimpls())
 
 
