@@ -61,8 +61,12 @@ def write_atomic(path: Path, data: bytes, mode: int | None) -> None:
 
 
 def max_bytes(app: App) -> int:
-    value = app.config.section("agentwinter").get("checkpoint_max_bytes", DEFAULT_MAX_BYTES)
-    return positive_int(value, "checkpoint_max_bytes", DEFAULT_MAX_BYTES, app.ui.warn)
+    """The snapshot space per conversation; read once per run, so a wrong value is one warning."""
+    if "checkpoint_max_bytes" not in app.plugin_state:
+        value = app.config.section("agentwinter").get("checkpoint_max_bytes", DEFAULT_MAX_BYTES)
+        limit = positive_int(value, "checkpoint_max_bytes", DEFAULT_MAX_BYTES, app.ui.warn)
+        app.plugin_state["checkpoint_max_bytes"] = limit
+    return app.plugin_state["checkpoint_max_bytes"]
 
 
 # ---- the stored snapshots --------------------------------------------------------------------------

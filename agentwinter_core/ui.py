@@ -88,9 +88,11 @@ class UI:
         label = f"{name} {summary}".strip()
         started = time.perf_counter()
         if self.interactive:
-            with self.out.status(Text(label, style="dim"), spinner="dots") as self._status:
-                yield
-            self._status = None
+            try:
+                with self.out.status(Text(label, style="dim"), spinner="dots") as self._status:
+                    yield
+            finally:
+                self._status = None
         else:
             yield
         took = time.perf_counter() - started

@@ -121,9 +121,9 @@ def test_undo_code_or_conversation_only_and_bad_arguments(fake_api, make_app, pr
     run_command(app, "!undo --conversation")
     assert len(history.query_starts(app.conversation.messages)) == 1
     assert (project / "app.py").read_bytes() != APP  # the first query's change stays
-    for bad in ("!undo x", "!undo 0", "!undo 1 2", "!undo --code --conversation"):
+    for bad in ("!undo x", "!undo 0", "!undo ²", "!undo 1 2", "!undo --code --conversation"):
         run_command(app, bad)
-    assert out(app).count("usage: `!undo [N] [--code | --conversation]`") == 4
+    assert out(app).count("usage: `!undo [N] [--code | --conversation]`") == 5
     run_command(app, "!undo 5")
     assert "there is only 1 query to undo" in out(app)
 

@@ -47,7 +47,7 @@ def register_commands() -> list[Command]:
     ]
 
 
-@hookimpl
+@hookimpl(trylast=True)  # an installed plugin's !undo wins
 def on_command(app: App, name: str, args: str) -> str | None:
     if name != "undo":
         return None
@@ -56,7 +56,7 @@ def on_command(app: App, name: str, args: str) -> str | None:
     numbers = [word for word in words if word not in ("--code", "--conversation")]
     if (
         len(numbers) > 1
-        or (numbers and not (numbers[0].isdigit() and int(numbers[0]) > 0))
+        or (numbers and not (numbers[0].isascii() and numbers[0].isdigit() and int(numbers[0]) > 0))
         or not (code or conversation)
     ):
         return f"usage: `!undo {UNDO_USAGE}` (N: how many of the last queries, 1 by default)"
