@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from agentwinter_core import __version__
+from agentwinter_core.config import EDIT_MODES
 from agentwinter_core.host import PluginManager, build_plugin_manager
 from agentwinter_core.state import UsageError
 
@@ -35,6 +36,15 @@ def build_cli(pm: PluginManager) -> typer.Typer:
             bool, typer.Option("--allow-shell", help="Offer the shell tool without a terminal.")
         ] = False,
         prompt: Annotated[str | None, typer.Option("--print", "-p", help="Answer one query and exit.")] = None,
+        edits: Annotated[
+            str | None,
+            typer.Option(
+                "--edits",
+                metavar="ask|auto|off",
+                help="May the agent change files: ask first (default at a terminal), auto, or off (default "
+                "when piped or with -p).",
+            ),
+        ] = None,
         project: Annotated[
             Path | None, typer.Option("--project", "-C", help="Project directory (default: here).")
         ] = None,
@@ -43,7 +53,16 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         if version:
             typer.echo(f"agentwinter {__version__}")
             raise typer.Exit()
-        ctx.obj = {"model": model, "allow_shell": allow_shell, "project_dir": project, "options": options}
+        if edits is not None and edits not in EDIT_MODES:
+            typer.echo(f"error: --edits must be ask, auto or off, not {edits!r}", err=True)
+            raise typer.Exit(2)
+        ctx.obj = {
+            "model": model,
+            "allow_shell": allow_shell,
+            "edits": edits,
+            "project_dir": project,
+            "options": options,
+        }
         if ctx.invoked_subcommand is None:
             raise typer.Exit(run(pm, prompt, **ctx.obj))
 

@@ -11,6 +11,7 @@ from typing import Any
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TOKENS = 32000  # streamed, so large values are fine
+EDIT_MODES = ("ask", "auto", "off")  # may the agent change files: after a yes at the terminal, always, never
 
 
 def config_path() -> Path:
@@ -36,6 +37,7 @@ class Config:
     model: str = DEFAULT_MODEL
     max_tokens: int = DEFAULT_MAX_TOKENS
     allow_shell: bool = False
+    edits: str | None = None  # one of EDIT_MODES; None: the default for the run (see edit_tools.edit_mode)
     tables: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # one-line warnings to show at start
 
@@ -57,6 +59,11 @@ def load_config(path: Path | None = None, **flags: Any) -> Config:
         core.get("max_tokens", config.max_tokens), "max_tokens", DEFAULT_MAX_TOKENS, config.problems.append
     )
     config.allow_shell = bool(core.get("allow_shell", config.allow_shell))
+    if "edits" in core:
+        if core["edits"] in EDIT_MODES:
+            config.edits = core["edits"]
+        else:
+            config.problems.append(f'edits must be "ask", "auto" or "off", not {core["edits"]!r}; using the default')
     if env_model := os.environ.get("AGENTWINTER_MODEL"):
         config.model = env_model
     for name, value in flags.items():

@@ -28,6 +28,7 @@ class UI:
         # Asked once: rich's is_terminal reads several environment variables on every call.
         self._styled = {id(self.out): self.out.is_terminal, id(self.err): self.err.is_terminal}
         self._live: Any = None
+        self._status: Any = None  # the spinner of the running tool, paused while it asks something
         self._answer = ""
 
     # one-line messages -------------------------------------------------------------------------
@@ -87,8 +88,11 @@ class UI:
         label = f"{name} {summary}".strip()
         started = time.perf_counter()
         if self.interactive:
-            with self.out.status(Text(label, style="dim"), spinner="dots"):
-                yield
+            try:
+                with self.out.status(Text(label, style="dim"), spinner="dots") as self._status:
+                    yield
+            finally:
+                self._status = None
         else:
             yield
         took = time.perf_counter() - started
@@ -110,3 +114,24 @@ class UI:
         except (EOFError, KeyboardInterrupt):
             return False
         return answer.strip().lower() in ("y", "yes")
+
+    def review_edit(self, diff: list[str], question: str) -> str:
+        """Show a change as a coloured unified diff and ask: "y" apply, "n" skip, "a" apply all of this
+        query's changes. Anything else, or no terminal, is "n"."""
+        if not self.interactive:
+            return "n"
+        if self._status is not None:
+            self._status.stop()
+        styles = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
+        for line in diff:
+            style = next((s for prefix, s in styles.items() if line.startswith(prefix)), "")
+            self.out.print(Text(line, style=style))
+        try:
+            answer = self.out.input(Text(f"{question} [y]es / [n]o / [a]ll of this query ", style="bold"))
+        except (EOFError, KeyboardInterrupt):
+            answer = "n"
+        finally:
+            if self._status is not None:
+                self._status.start()
+        answer = answer.strip().lower()
+        return answer[0] if answer in ("y", "yes", "n", "no", "a", "all") else "n"

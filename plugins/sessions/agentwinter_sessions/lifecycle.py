@@ -150,10 +150,27 @@ def export_markdown(document: dict[str, Any]) -> str:
     lines = [f"# {document.get('name') or document['id']}", ""]
     lines += [f"- id: `{document['id']}`", f"- directory: `{document.get('cwd', '')}`"]
     lines += [f"- model: {document.get('model', '')}", f"- format: {document.get('format', FORMAT)}", ""]
+    lines += _edits_markdown(document)
     for message in document["messages"]:
         for block in history.blocks(message):
             lines += _markdown_block(message["role"], block)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _edits_markdown(document: dict[str, Any]) -> list[str]:
+    """The files each query changed, as the core records them in the metadata."""
+    metadata = document.get("metadata")
+    entries = metadata.get("edits") if isinstance(metadata, dict) else None
+    starts = history.query_starts(document["messages"])
+    lines = []
+    for entry in entries if isinstance(entries, list) else ():
+        query, files = (entry.get("query"), entry.get("files")) if isinstance(entry, dict) else (None, None)
+        if isinstance(query, int) and 0 <= query < len(starts) and isinstance(files, dict) and files:
+            texts = [b.get("text", "") for b in history.blocks(document["messages"][starts[query]]) if "text" in b]
+            asked = texts[-1] if texts else ""  # the query is the last text: a resume note may come first
+            names = ", ".join(f"`{name}`" for name in sorted(map(str, files)))
+            lines.append(f"- query {query + 1} ({_short(str(asked).strip(), 60)}): {names}")
+    return ["## Files the agent changed", "", *lines, ""] if lines else []
 
 
 def _markdown_block(role: str, block: dict[str, Any]) -> list[str]:

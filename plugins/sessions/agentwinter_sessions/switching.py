@@ -75,7 +75,8 @@ def _check_stale(tracker: Tracker, document: dict[str, Any]) -> None:
     if document.get("cwd") != tracker.cwd:
         tracker.app.ui.info(f"this session was started in {document.get('cwd')}; you are in {tracker.cwd}")
         return
-    changes = workspace.changes(document.get("workspace") or {}, tracker.app.project_dir)
+    own = workspace.own_edits(document.get("metadata"))  # the agent's edits are no news to it
+    changes = workspace.changes(document.get("workspace") or {}, tracker.app.project_dir, own)
     if changes is not None:
         tracker.app.ui.warn(changes.summary())
         tracker.state.note = changes.note()
