@@ -51,3 +51,34 @@ def test_terminals_started_together_on_one_name_keep_every_query(env, fake_api, 
     for t in lines:  # each terminal's queries in its own order
         assert [text for text in mine if text.startswith(f"t{t} ")] == [x for x in lines[t] if x in mine]
     assert fake_api.violations == []
+
+
+def test_a_terminal_that_keeps_losing_the_race_forks_under_a_derived_name(env, fake_api, redis_server, monkeypatch):
+    from agentwinter_sessions import tracker
+    from agentwinter_sessions.connect import target
+    from agentwinter_sessions.redis_store import RedisStore
+
+    from agentwinter_core.query import run_query
+    from tests.test_lifecycle import err, make_app
+
+    app, agent = make_app(env, session="busy")
+    run_query(app, agent, "a1")
+    original, store = tracker(app).state.id, tracker(app).store
+    other = RedisStore(target(redis_server.url(), {}), 2700)
+    real_save = store.save
+
+    def another_terminal_saves_first(session_id, raw, version, expected, summary):
+        if session_id == original:  # a real write by another client, just before each of ours
+            stored, at = other.load(original)
+            other.save(original, stored, at + 1, at, summary)
+        return real_save(session_id, raw, version, expected, summary)
+
+    monkeypatch.setattr(store, "save", another_terminal_saves_first)
+    run_query(app, agent, "a2")
+    fork = tracker(app).state.id
+    assert fork != original and f"this conversation goes on as {fork} (busy-2)" in err(app)
+    assert store.named("busy-2") == fork and store.named("busy") == original
+    assert user_texts(orjson.loads(redis_server.client(1).get(f"agentwinter:session:{fork}"))["messages"]) == [
+        "a1",
+        "a2",
+    ]

@@ -24,7 +24,7 @@ from agentwinter_sessions.state import SessionState
 from agentwinter_sessions.store import SessionStore
 from agentwinter_sessions.watch import Watch
 
-SAVE_ATTEMPTS = 3  # compare-and-set rounds against another writer before this run forks
+SAVE_ATTEMPTS = 5  # compare-and-set rounds against another writer before this run forks
 EXIT_RETRIES = (0.0, 0.5)  # seconds to wait before each last try at exit
 
 
@@ -37,6 +37,10 @@ def owner() -> str:
 
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
+
+
+def _derived(name: str) -> list[str]:
+    return [f"{name}-{number}" for number in range(2, 100)]
 
 
 def queries(count: int) -> str:
@@ -215,14 +219,29 @@ class Tracker:
             if self._merge_with_stored():
                 return
             raw = self.encode()
+        self._fork_away()
+
+    def _fork_away(self) -> None:
+        """Another writer keeps winning: go on in a new session, named after this one (``NAME-2``, ...)."""
         state = self.state
-        old, state.id, state.version = state.id, new_id(), 0
-        raw = self.encode()
-        self.store.save(state.id, raw, 1, None, self._summary(raw))
-        state.version, state.length = 1, len(raw)
+        old, original = state.id, state.name
+        state.id, state.name, state.version = new_id(), "", 0
+        self._save_new()
+        if original:  # named once stored, so a name always points at a stored session
+            state.name = next((n for n in _derived(original) if not self.store.claim_name(state.id, n, "")), "")
+            if state.name:
+                self._save_new()
+        named = f" ({state.name})" if state.name else ""
         self.app.ui.warn(
-            f"session {old} keeps changing in another agentwinter; this conversation goes on as {state.id}"
+            f"session {old} keeps changing in another agentwinter; this conversation goes on as {state.id}{named}"
         )
+
+    def _save_new(self) -> None:
+        """Save a session only this run knows (nobody else can be writing it)."""
+        state = self.state
+        raw = self.encode()
+        self.store.save(state.id, raw, state.version + 1, state.version, self._summary(raw))  # type: ignore[arg-type]
+        state.version, state.length = state.version + 1, len(raw)
 
     def _merge_with_stored(self) -> bool:
         """Another writer won: put this query's messages on top of what it stored. True when what is stored
