@@ -132,3 +132,22 @@ def test_every_action_meets_a_bad_value_with_one_line(env, fake_api, redis_serve
         assert len(kept) == 1 and client.ttl(kept[0]) > 0  # set aside as it was, never deleted or overwritten
         assert kept[0].decode() in said  # and said where, by whichever action met it
     assert sessions("rm", session_id).exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["a hash for the document", "not JSON", "a version that is no number"])
+def test_the_command_line_is_the_first_to_meet_a_bad_value(env, fake_api, redis_server, kind, monkeypatch):
+    monkeypatch.chdir(env)
+    family, how = KINDS[kind]
+    app, agent = make_app(env)
+    run_query(app, agent, "q1")
+    session_id = tracker(app).state.id
+    damage(redis_server.client(1), key_of(family, session_id, str(env)), how)
+    shown = sessions("show", session_id)
+    one_line_at_most(shown.output)
+    if family == "doc":
+        assert shown.exit_code == 2 and f"session {session_id} could not be used" in shown.output
+        assert "kept as agentwinter:quarantine:" in shown.output
+    else:
+        assert shown.exit_code == 0 and "not a number: kept as agentwinter:quarantine:" in shown.output
+    line, _ = opened_in_another_terminal(env, resume=session_id)
+    assert "\n" not in line

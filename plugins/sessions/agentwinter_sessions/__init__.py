@@ -115,3 +115,5 @@ def on_command(app: App, name: str, args: str) -> str | None:
         return commands.COMMANDS[name](tracker(app), args)
     except (UsageError, StoreError) as exc:  # a mistake at the prompt, or Redis: say so, the REPL goes on
         return f"⚠ {exc}"
+    except Exception as exc:  # a bug of ours: still our command, never "unknown command !sessions"
+        return f"⚠ !{name} failed: {type(exc).__name__}: {exc}"

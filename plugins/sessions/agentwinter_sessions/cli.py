@@ -65,16 +65,19 @@ class Context:
     def document(self, ref: str) -> tuple[dict[str, Any], bytes]:
         from agentwinter_core.state import UsageError
         from agentwinter_sessions import lifecycle
+        from agentwinter_sessions.failures import Corrupt
 
         session_id = self.find(ref)
-        loaded = self.store.load(session_id)
-        if loaded is None:
-            raise UsageError(f"session {session_id} is gone from Redis (expired, evicted or flushed)")
         try:
-            return lifecycle.checked(loaded[0].rstrip()), loaded[0].rstrip()
-        except UsageError as exc:
+            loaded = self.store.load(session_id)
+            raw = loaded[0].rstrip() if loaded is not None else b""
+            document = lifecycle.checked(raw) if loaded is not None else None
+        except (UsageError, Corrupt) as exc:
             where = self.store.quarantine(session_id)
             raise UsageError(f"session {session_id} could not be used ({exc}); kept as {where}") from None
+        if document is None:
+            raise UsageError(f"session {session_id} is gone from Redis (expired, evicted or flushed)")
+        return document, raw
 
 
 def friendly(command: Callable[..., None]) -> Callable[..., None]:
@@ -83,14 +86,14 @@ def friendly(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
         from agentwinter_core.state import UsageError
-        from agentwinter_sessions.failures import StoreError
+        from agentwinter_sessions.failures import Corrupt, StoreError
 
         try:
             command(*args, **kwargs)
         except UsageError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        except StoreError as exc:
+        except (StoreError, Corrupt) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         finally:

@@ -87,7 +87,7 @@ def target(url: str | None, table: dict[str, Any]) -> Target:
         values["db"] = _db(query.get("db", "1"), shown)
     elif kind == "sentinel" or table.get("sentinels"):
         values.update(_sentinel(parts.netloc, path, query, table, shown))
-    elif kind == "cluster" or table.get("cluster") is True:
+    elif kind == "cluster" or _flag(table, "cluster"):
         values.update(kind="cluster", hosts=_hosts(parts.netloc, shown), db=0)
         if _db(query.get("db", path[0] if path else "0"), shown) != 0:
             raise ConfigError(f"redis_url {shown}: a Redis Cluster has only db 0 (the agentwinter: prefix isolates)")
@@ -115,6 +115,13 @@ def _text(table: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ConfigError(f"[sessions] {key} must be a string, not {value!r}")
+    return value
+
+
+def _flag(table: dict[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[sessions] {key} must be true or false, not {value!r}")
     return value
 
 

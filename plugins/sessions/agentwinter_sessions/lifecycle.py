@@ -124,11 +124,11 @@ def import_file(store: SessionStore, raw: bytes, replace: bool) -> tuple[str, st
 
 def archive_one(store: SessionStore, archive: Any, session_id: str) -> bool:
     """Archive the stored version of one session; False when there was nothing new to archive."""
-    loaded = store.load(session_id)
-    if loaded is None:
-        return False
-    raw = loaded[0]
     try:
+        loaded = store.load(session_id)
+        if loaded is None:
+            return False
+        raw = loaded[0]
         document = decode(raw)
     except Corrupt:
         return False  # quarantined when someone next opens it; nothing sensible to archive

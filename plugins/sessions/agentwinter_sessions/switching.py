@@ -54,10 +54,10 @@ def latest_here(tracker: Tracker) -> str:
 def open_session(tracker: Tracker, session_id: str) -> None:
     """Make a stored session the current one (it slides its TTL), and say whether the code changed."""
     store = tracker.store
-    loaded = store.load(session_id)
-    if loaded is None:
-        raise UsageError(f"session {session_id} is gone from Redis (expired, evicted or flushed)")
     try:
+        loaded = store.load(session_id)
+        if loaded is None:
+            raise UsageError(f"session {session_id} is gone from Redis (expired, evicted or flushed)")
         document = decode(loaded[0])
     except Corrupt as exc:
         where = store.quarantine(session_id)
