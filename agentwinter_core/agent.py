@@ -1,6 +1,7 @@
 """The Claude tool-use loop: stream a reply, run the tools it asks for, repeat until the turn ends.
 
-The anthropic SDK is imported here, when the first query runs, so ``--help`` stays fast.
+The anthropic SDK is never imported at start-up, so ``--help`` stays fast: ``preload`` loads it in the
+background and the first query takes its client.
 """
 
 from __future__ import annotations
@@ -131,9 +132,9 @@ class Agent:
                     "ANTHROPIC_API_KEY is not set: create a key at https://console.anthropic.com and run "
                     "`export ANTHROPIC_API_KEY=sk-ant-...`"
                 )
-            import anthropic
+            from agentwinter_core import preload
 
-            self._client = anthropic.Anthropic()
+            self._client = preload.client()
         return self._client
 
 

@@ -107,11 +107,14 @@ def _flags(param: inspect.Parameter) -> list[str]:
 
 def run(pm: PluginManager, query: str | None, **options: object) -> int:
     """One run: a single query, the piped lines, or the interactive REPL. Returns the exit code."""
+    from agentwinter_core import preload
     from agentwinter_core.app import build_agent, build_app
     from agentwinter_core.query import run_query
     from agentwinter_core.repl import piped_lines, run_interactive, run_lines
 
     app = build_app(pm, interactive=None if query is None else False, **options)  # type: ignore[arg-type]
+    if not app.interactive:  # the REPL starts it once its prompt is up
+        preload.start()
     agent = build_agent(app)
     try:
         pm.hook.startup(app=app)

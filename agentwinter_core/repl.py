@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
+from agentwinter_core import preload
 from agentwinter_core.agent import Agent
 from agentwinter_core.config import data_dir
 from agentwinter_core.query import run_command, run_query
@@ -49,6 +50,7 @@ def run_interactive(app: App, agent: Agent) -> None:
 
     session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)), key_bindings=keys)
     app.ui.info("agentwinter — ask about this project. !help for commands, Alt-Enter for a new line, Ctrl-D to leave.")
+    preload.start()  # the SDK loads while the person types
     while True:
         try:
             line = session.prompt("❯ ", multiline=False)
