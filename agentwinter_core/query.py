@@ -49,7 +49,7 @@ def _report(app: App, result: QueryResult) -> None:
         app.ui.warn("interrupted: this query was cancelled; the conversation is kept valid")
     if result.error:
         app.ui.error(result.error)
-    if result.usage.input_tokens or result.usage.output_tokens or not result.error:
+    if result.usage.input_tokens or result.usage.output_tokens or not (result.error or result.interrupted):
         app.ui.timing(result.seconds, result.usage)
 
 
