@@ -113,6 +113,9 @@ def run(pm: PluginManager, query: str | None, **options: object) -> int:
     from agentwinter_core.repl import piped_lines, run_interactive, run_lines
 
     app = build_app(pm, interactive=None if query is None else False, **options)  # type: ignore[arg-type]
+    if not app.project_dir.is_dir():
+        app.ui.error(f"--project {app.project_dir}: no such directory")
+        return 2
     if not app.interactive:  # the REPL starts it once its prompt is up
         preload.start()
     agent = build_agent(app)

@@ -29,9 +29,10 @@ def handle_line(app: App, agent: Agent, line: str) -> bool:
 
 
 def run_lines(app: App, agent: Agent, lines: Iterable[str]) -> None:
-    """Piped input: every line in order; a Ctrl-C cancels only the query it hits (handled inside)."""
+    """Piped input: every line in order; a Ctrl-C cancels only the query it hits (handled inside). When the
+    reader of the answers goes away (``| head``), the query under way finishes and the rest are not asked."""
     for line in lines:
-        if not handle_line(app, agent, line):
+        if not handle_line(app, agent, line) or app.ui.output_closed:  # closed: nobody reads the answers
             return
 
 

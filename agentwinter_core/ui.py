@@ -40,7 +40,8 @@ class UI:
         self._line(self.status_console, message, "dim" if self.interactive else "")
 
     def warn(self, message: str) -> None:
-        self._line(self.err, f"warning: {message}", "yellow")
+        # one marker: "warning:" already says it, so a plugin's own ⚠ goes
+        self._line(self.err, f"warning: {message.removeprefix('⚠').lstrip()}", "yellow")
 
     def error(self, message: str) -> None:
         self._line(self.err, f"error: {message}", "bold red")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agentwinter_cleanup.settings import Settings
 
 from tests.helpers.fake_api import FakeAnthropic, text, tool_use, with_thinking
 from tests.helpers.tmux import Tmux
@@ -22,18 +23,21 @@ ROWS = 24
 AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
 
-@pytest.fixture
-def terminal(fake_api: FakeAnthropic, tmp_path: Path) -> Iterator[Tmux]:
-    env = {
+def terminal_env(fake_api: FakeAnthropic, home: Path) -> dict[str, str]:
+    return {
         "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "TERM": "xterm-256color",
         **fake_api.env(),
         **{name: os.environ[name] for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "AGENTWINTER_ARCHIVE_DIR")},
         "AGENTWINTER_DISABLE_PLUGINS": "sessions",  # no Redis here: the terminal is what is under test
     }
+
+
+@pytest.fixture
+def terminal(fake_api: FakeAnthropic, tmp_path: Path) -> Iterator[Tmux]:
     (tmp_path / "notes.md").write_text("# Notes\n")
-    term = Tmux([AGENTWINTER], env, str(tmp_path), rows=ROWS, cols=80)
+    term = Tmux([AGENTWINTER], terminal_env(fake_api, tmp_path), str(tmp_path), rows=ROWS, cols=80)
     try:
         term.wait_for("❯")
         yield term
@@ -104,3 +108,16 @@ def test_piped_output_carries_the_answer_only(fake_api, tmp_path):
     )
     assert done.stdout == "One heading.\n"
     assert "thinking" not in done.stderr and "Ctrl-C" not in done.stderr
+
+
+def test_command_output_wraps_between_words(fake_api, tmp_path):
+    term = Tmux([AGENTWINTER], terminal_env(fake_api, tmp_path), str(tmp_path), rows=ROWS, cols=50)
+    try:
+        term.wait_for("❯")
+        term.send("!context", "Enter")
+        screen = term.wait_for("removed so far")
+    finally:
+        term.close()
+    words = Settings().describe().split()
+    rows = screen.split("\n")
+    assert all(any(word in row for row in rows) for word in words), screen  # no word cut at the screen's edge

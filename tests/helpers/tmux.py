@@ -27,8 +27,8 @@ class Tmux:
         self._tmux("send-keys", *keys)
 
     def screen(self) -> str:
-        """Everything the terminal shows and scrolled past, as text."""
-        return self._tmux("capture-pane", "-p", "-J", "-S", "-")
+        """Everything the terminal shows and scrolled past, as text, one screen row a line."""
+        return self._tmux("capture-pane", "-p", "-S", "-")
 
     def wait_for(self, text: str, timeout: float = 30.0, count: int = 1) -> str:
         """The screen once ``text`` appears on it ``count`` times (tmux has no way to wait for output)."""
