@@ -1,4 +1,5 @@
-"""The anthropic SDK and its client, built in a background thread so the first request does not wait.
+"""The anthropic SDK, its client and the markdown renderer, loaded in a background thread: the first query
+does not wait for them.
 
 Importing the SDK takes about a second on a small machine. A one-shot or piped run starts the thread at
 start-up (the import overlaps with the plugins' start-up); the REPL starts it once the prompt is shown, so
@@ -28,6 +29,9 @@ def start() -> None:
 def _build() -> None:
     try:
         import anthropic
+        import rich.live
+        import rich.markdown
+        import rich.spinner  # noqa: F401  (what the first answer draws with)
 
         _built.append((_settings(), anthropic.Anthropic()))
     except Exception:  # no key or a broken install: client() builds again in the open and says why
