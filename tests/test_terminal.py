@@ -121,3 +121,15 @@ def test_command_output_wraps_between_words(fake_api, tmp_path):
     words = Settings().describe().split()
     rows = screen.split("\n")
     assert all(any(word in row for row in rows) for word in words), screen  # no word cut at the screen's edge
+
+
+def test_finished_blocks_end_where_a_new_unindented_block_starts():
+    from agentwinter_core.ui import finished_length
+
+    text = "# Title\n\nA paragraph\nstill it.\n\n- item\n\n  more of the item\n\n```\ncode\n\nstill code\n```\n\nTail"
+    done = text[: finished_length(text)]
+    # the code block waits for a whole line after it
+    assert done == "# Title\n\nA paragraph\nstill it.\n\n- item\n\n  more of the item\n\n"
+    assert finished_length("no blank line yet\nmore") == 0
+    assert finished_length("one\n\ntwo") == 0  # "two" is still streaming
+    assert finished_length("one\n\ntwo\n") == len("one\n\n")
