@@ -29,6 +29,7 @@ PYTHON = sys.executable
 AGENTWINTER = str(Path(PYTHON).parent / "agentwinter")
 RUNS = 9  # process launches per start-up figure
 REPL_RUNS = 3
+PROMPT_RUNS = 7
 TYPING = 2.5  # seconds a person takes to type a first question
 
 
@@ -71,14 +72,14 @@ def section_startup() -> list[str]:
         missed += [] if ok else [f"agentwinter {args[0]} {took / floor:.1f}x"]
         print(f"  agentwinter {args[0]:<12} {took:7.1f} ms {took / floor:6.2f}x" + ("" if ok else "  MISSED"))
     prompts = []
-    for _ in range(REPL_RUNS):
+    for _ in range(PROMPT_RUNS):
         with FakeAnthropic() as fake:
             session = PtySession([AGENTWINTER], private_env(**fake.env()))
             prompts.append(session.wait_for("❯") - session.started)
             session.send("\x04")
             session.close()
     prompt = statistics.median(prompts) * 1e3
-    print(f"  REPL prompt              {prompt:7.1f} ms {prompt / floor:6.2f}x   (goal: 250 ms)")
+    print(f"  REPL prompt              {prompt:7.1f} ms {prompt / floor:6.2f}x   ({PROMPT_RUNS} runs; goal: 250 ms)")
     return missed + ([] if prompt <= 250 else [f"REPL prompt {prompt:.0f} ms"])
 
 
