@@ -61,6 +61,20 @@ def test_a_long_answer_appears_once_in_the_scrollback(terminal, fake_api):
     assert screen.index("That was all.") < screen.index("print('x')") < screen.index("Done.") < screen.index("⏱")
 
 
+@pytest.mark.parametrize("rows", [5, 60])
+def test_a_long_answer_appears_once_at_any_terminal_height(fake_api, tmp_path, rows):
+    fake_api.add(text(long_answer(3 * rows), delay=0.002))
+    term = Tmux([AGENTWINTER], terminal_env(fake_api, tmp_path), str(tmp_path), rows=rows, cols=60)
+    try:
+        term.wait_for("❯")
+        term.send("list the parts", "Enter")
+        screen = term.wait_for("⏱")
+    finally:
+        term.close()
+    assert screen.count("Findings") == 1
+    assert all(screen.count(f"item number {n} of the list") == 1 for n in range(1, 3 * rows + 1)), screen
+
+
 def test_a_status_line_says_the_model_is_thinking_until_the_answer_starts(terminal, fake_api):
     # delay per streamed event: the first words come late enough to be seen waiting
     fake_api.add(text("The answer is **42**.", delay=0.4))
