@@ -1,6 +1,7 @@
 """The Claude tool-use loop: stream a reply, run the tools it asks for, repeat until the turn ends.
 
-The anthropic SDK is imported here, when the first query runs, so ``--help`` stays fast.
+The anthropic SDK is never imported at start-up, so ``--help`` stays fast: ``preload`` loads it in the
+background and the first query takes its client.
 """
 
 from __future__ import annotations
@@ -88,7 +89,6 @@ class Agent:
         self.app.ui.warn(f"stopped after {MAX_TOOL_ROUNDS} tool rounds; ask again to continue")
 
     def _stream(self, messages: list[Message]) -> Any:
-        client = self._get_client()
         request: dict[str, Any] = {
             "model": self.app.model,
             "max_tokens": self.app.config.max_tokens,
@@ -99,11 +99,16 @@ class Agent:
         if self.tools:
             request["tools"] = [tool.to_param() for tool in self.tools.values()]
         ui = self.app.ui
-        ui.answer_start()
+        ui.answer_start()  # before the client: the first query may still wait for the SDK to load
         try:
-            with client.messages.stream(**request) as stream:
-                for text in stream.text_stream:
-                    ui.answer_text(text)
+            with self._get_client().messages.stream(**request) as stream:
+                for event in stream:
+                    if event.type == "text":
+                        ui.answer_text(event.text)
+                    elif event.type == "thinking":
+                        ui.answer_thinking()
+                    elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+                        ui.answer_tool(event.content_block.name)
                 return stream.get_final_message()
         finally:
             ui.answer_end()
@@ -131,9 +136,9 @@ class Agent:
                     "ANTHROPIC_API_KEY is not set: create a key at https://console.anthropic.com and run "
                     "`export ANTHROPIC_API_KEY=sk-ant-...`"
                 )
-            import anthropic
+            from agentwinter_core import preload
 
-            self._client = anthropic.Anthropic()
+            self._client = preload.client()
         return self._client
 
 

@@ -206,7 +206,7 @@ def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_mod
     (repo / "features.txt").write_text("search\n")  # uncommitted
 
     again, agent = make_app(repo, session="stale")
-    assert f"warning: ⚠ 2 files changed since this session (HEAD {before[:7]} → {after[:7]})" in err(again)
+    assert f"warning: 2 files changed since this session (HEAD {before[:7]} → {after[:7]})" in err(again)
     run_query(again, agent, "and now?")
     last = fake_api.message_requests()[-1]["messages"][-1]["content"]
     assert [b["type"] for b in last] == ["text", "text"] and "app.py, features.txt" in last[0]["text"]
