@@ -48,6 +48,7 @@ def test_sentinel_failover_swaps_roles_and_master_for_follows():
         sentinel = Sentinel(deployment.sentinels, socket_timeout=2)
         master = sentinel.master_for(deployment.service, db=1, socket_timeout=2, retry=no_retry())
         master.set("agentwinter:before", "1")
+        assert master.wait(1, 5000) == 1  # the replica has it: a failover now cannot lose it
 
         assert deployment.failover() == (HOST, deployment.replica_port)
 
