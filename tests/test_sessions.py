@@ -259,7 +259,7 @@ def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_s
 
     def reply_lost_once(self, commands, keys=()):
         replies = real(self, commands, keys)
-        if not lost and len(replies) > 4:  # the save's pipeline
+        if not lost and "agentwinter:index" in keys:  # the save's pipeline (it may index)
             lost.append(True)
             raise redis.TimeoutError("reply lost")
         return replies

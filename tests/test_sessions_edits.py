@@ -44,7 +44,7 @@ def test_resume_reports_outside_changes_only_and_show_lists_the_edits(fake_api, 
 
     fake_api.add(fake.text("resumed"))
     resumed = run("--session", "feature", stdin="go on\n")
-    assert "warning: 1 file changed since this session" in resumed.stderr  # lib.py only: the agent's own edits are known
+    assert "warning: 1 file changed since this session" in resumed.stderr  # lib.py only: the own edits are known
     note = fake_api.message_requests()[-1]["messages"][-1]["content"][0]["text"]
     assert note.endswith("re-read them before relying on earlier tool results): lib.py")
 

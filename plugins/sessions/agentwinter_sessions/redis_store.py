@@ -33,6 +33,7 @@ PREFIX = "agentwinter:session:"
 INDEX = "agentwinter:index"
 NAMES = "agentwinter:names"
 INDEX_SECONDS = 24 * 3600  # an index outlives its newest session by at least this much
+INDEX_REFRESH = 60.0  # seconds: how stale a session's index score (its expiry time) may get
 QUARANTINE_SECONDS = 7 * 24 * 3600
 CANDIDATES = 500  # sessions read per round trip when listing
 
@@ -96,6 +97,9 @@ class RedisStore:
         self._client: Any = None
         self._token = secrets.token_hex(4)  # this process's upload key
         self._notices: list[str] = []
+        # What this process last wrote into the indexes: they order by expiry, which a minute does not change
+        # much, so most saves skip the four index commands (and half the Redis time of a save).
+        self._indexed: dict[str, tuple[str, str, float]] = {}  # id -> (directory, name, next refresh)
 
     @property
     def client(self) -> Any:
@@ -118,12 +122,20 @@ class RedisStore:
         keys = (document_key(session_id), meta_key(session_id), upload)
         meta = orjson.dumps(summary.__dict__)
 
+        now = time.time()
+        last = self._indexed.get(session_id)
+        index = last is None or last[:2] != (summary.cwd, summary.name) or now >= last[2]
+
         def commands(pipe: Any) -> None:
             pipe.set(upload, raw, ex=self.ttl)  # big values never pass through Lua (3x a SET's time)
             pipe.execute_command("EVAL", SAVE, 3, *keys, "" if expected is None else expected, version, meta, len(raw))
-            self._indexed(pipe, session_id, summary, time.time())
+            if index:
+                self._index(pipe, session_id, summary, now)
 
-        return self._run(commands, keys=(*keys[:2], INDEX, directory_key(summary.cwd), NAMES))[1] is None
+        saved = self._run(commands, keys=(*keys[:2], INDEX, directory_key(summary.cwd), NAMES))[1] is None
+        if index:
+            self._indexed[session_id] = (summary.cwd, summary.name, now + INDEX_REFRESH)
+        return saved
 
     @translated(_where)
     def touch(self, session_id: str) -> tuple[int, int] | None:
@@ -137,10 +149,14 @@ class RedisStore:
             ],
             keys=(document, meta),
         )
-        return (self._version(version, session_id), int(length)) if alive else None
+        if not alive:
+            self._indexed.pop(session_id, None)  # gone, and maybe pruned: the next save indexes it again
+            return None
+        return self._version(version, session_id), int(length)
 
     @translated(_where)
     def delete(self, session_id: str) -> bool:
+        self._indexed.pop(session_id, None)
         summary = self._summary(session_id)
 
         def commands(pipe: Any) -> None:
@@ -155,6 +171,7 @@ class RedisStore:
 
     @translated(_where)
     def quarantine(self, session_id: str) -> str:
+        self._indexed.pop(session_id, None)
         summary = self._summary(session_id)
         target = quarantine_key(document_key(session_id), "session")
 
@@ -334,7 +351,7 @@ class RedisStore:
         notes, self._notices = self._notices, []
         return notes
 
-    def _indexed(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
+    def _index(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
         keep = max(2 * self.ttl, INDEX_SECONDS)
         for key in (INDEX, directory_key(summary.cwd)):
             pipe.zadd(key, {session_id: now + self.ttl})
