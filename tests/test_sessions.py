@@ -168,6 +168,7 @@ def test_redis_killed_mid_run_and_restarted_loses_nothing(env, fake_api, redis_s
     assert "is gone from Redis (expired, evicted or flushed)" in err(app)
     assert "💾 Session saved, with 3 queries that were waiting" in err(app)
     assert user_texts(stored(redis_server, app)["messages"]) == ["q1", "q2", "q3", "q4"]
+    assert [row.id for row in tracker(app).store.listing(None, 10).rows] == [tracker(app).state.id]  # indexed again
 
 
 @pytest.mark.parametrize("url", ["redis://agent:hunter2@127.0.0.1:9/1", "redis://127.0.0.1:9/1?password=hunter2"])
