@@ -42,8 +42,11 @@ class Encoder:
         self._parts_of: list[tuple[int, bytes]] = []  # ...and its parts, with the message index each one ends at
 
     def encode(self, header: dict[str, Any], messages: list[Message]) -> bytes:
-        head = self.dump(header)
-        return OPEN + b",".join(self._parts(messages)) + CLOSE + head[1:]
+        parts = self._parts(messages)
+        pieces = [OPEN, *(piece for part in parts for piece in (part, b",")), CLOSE, memoryview(self.dump(header))[1:]]
+        if parts:
+            pieces.pop(-3)  # the comma after the last part
+        return b"".join(pieces)  # one copy of the whole value (each + would copy it again)
 
     def _parts(self, messages: list[Message]) -> list[bytes]:
         # Histories mostly grow at the end: keep the parts whose messages are all unchanged, encode the rest
