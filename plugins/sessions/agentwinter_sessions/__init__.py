@@ -117,3 +117,5 @@ def on_command(app: App, name: str, args: str) -> str | None:
         return f"⚠ {exc}"
     except Exception as exc:  # a bug of ours: still our command, never "unknown command !sessions"
         return f"⚠ !{name} failed: {type(exc).__name__}: {exc}"
+    finally:
+        tracker(app).tell_notices()
