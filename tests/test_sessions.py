@@ -13,6 +13,7 @@ from agentwinter_sessions.redis_store import meta_key
 from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command, run_query
+from agentwinter_core.state import Conversation, QueryResult, Usage
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
 
@@ -336,3 +337,11 @@ def test_redis_restored_from_an_older_snapshot_loses_no_turn(env, fake_api, redi
     texts = user_texts(stored(redis_server, app)["messages"])
     assert texts == ["one", "two", "three", "four"]
     assert user_texts(fake_api.message_requests()[-1]["messages"]) == texts
+
+
+def test_a_stored_session_emptied_by_undo_is_saved_empty(env, fake_api, redis_server):
+    app, agent = make_app(env)
+    run_query(app, agent, "one")
+    app.conversation = Conversation()  # what !undo of every query leaves, then reports as a changed history
+    tracker(app).after_response(QueryResult("!undo", Usage(), 0.0))
+    assert stored(redis_server, app)["messages"] == []

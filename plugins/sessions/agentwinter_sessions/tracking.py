@@ -167,8 +167,8 @@ class Tracker:
         state = self.state
         state.usage.add(result.usage)
         state.conversation = self.app.conversation
-        if not state.messages:
-            return  # nothing worth keeping yet (e.g. the first query failed)
+        if not state.messages and not state.length:
+            return  # nothing worth keeping yet (e.g. the first query failed); a stored one emptied by !undo is
         if result.changed:
             state.unsaved += 1
             state.dirty = True
