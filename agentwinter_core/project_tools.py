@@ -29,6 +29,8 @@ def confine(ctx: ToolContext, relative: str | None) -> Path:
     """The absolute path for ``relative``, refusing anything outside the project (symlinks resolved)."""
     root = ctx.project_dir.resolve()
     text = (relative or ".").strip() or "."
+    if "\0" in text:
+        raise ToolError("a path may not contain a NUL character")
     if os.path.isabs(text):
         raise ToolError(f"path '{text}' is outside the project directory: give a path relative to it")
     path = (root / text).resolve()
