@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
 
+from agentwinter_core.redact import redact
+
 
 class UI:
     def __init__(self, interactive: bool, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
@@ -34,11 +36,12 @@ class UI:
     def info(self, message: str) -> None:
         self._line(self.status_console, message, "dim" if self.interactive else "")
 
+    # Warnings and errors often quote URLs and exception text: secrets are masked in them, whoever wrote them.
     def warn(self, message: str) -> None:
-        self._line(self.err, f"warning: {message}", "yellow")
+        self._line(self.err, f"warning: {redact(message)}", "yellow")
 
     def error(self, message: str) -> None:
-        self._line(self.err, f"error: {message}", "bold red")
+        self._line(self.err, f"error: {redact(message)}", "bold red")
 
     def _line(self, console: Console, message: str, style: str) -> None:
         if self._styled[id(console)]:
