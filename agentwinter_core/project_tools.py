@@ -174,7 +174,8 @@ def search(data: dict[str, Any], ctx: ToolContext) -> str:
     regex = _compile(data)
     glob = data.get("glob")
     matches: list[str] = []
-    for path in project_files(ctx, confine(ctx, data.get("path"))):
+    start = confine(ctx, data.get("path"))
+    for path in [start] if start.is_file() else project_files(ctx, start):
         if (glob and not fnmatch.fnmatch(path.name, glob)) or _is_binary(path):
             continue
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
@@ -312,7 +313,7 @@ READ_ONLY_TOOLS = [
     Tool(
         "search",
         "Search the project's text files with a regular expression (RE2 syntax: no look-around or "
-        "back-references); answers path:line: text.",
+        "back-references) under path (a directory or one file); answers path:line: text.",
         _schema(["pattern"], pattern=STRING, path=STRING, glob=STRING, ignore_case={"type": "boolean"}),
         search,
         lambda d: str(d.get("pattern", "")),

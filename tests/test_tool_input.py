@@ -56,6 +56,11 @@ def test_fifos_and_sockets_are_skipped_and_never_opened(project, ctx, tmp_path):
 def test_a_catastrophic_pattern_finishes(ctx):
     assert "aaaa.txt:1:" in pt.search({"pattern": "(a+)+!$"}, ctx)
     assert pt.search({"pattern": "(a+)+$"}, ctx) == "(no matches)"  # exponential for a backtracking engine
+    assert pt.search({"pattern": "(a+)+$", "path": "aaaa.txt"}, ctx) == "(no matches)"
+
+
+def test_search_takes_one_file_as_its_path(ctx):
+    assert pt.search({"pattern": "needle", "path": "app.py"}, ctx) == "app.py:1: needle = 1"
 
 
 def test_unsupported_and_invalid_patterns_are_one_line(ctx):
