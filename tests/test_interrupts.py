@@ -129,3 +129,56 @@ def test_an_unwritable_data_directory_falls_back_to_memory(make_app, tmp_path, m
     app, _agent = make_app()
     assert isinstance(prompt_history(app), InMemoryHistory)
     assert "Not a directory" in app.ui.err.file.getvalue()
+
+
+def read_until(fd: int, wanted: bytes, seen: bytearray, count: int = 1) -> None:
+    """Read the terminal's output until ``wanted`` showed up ``count`` times (30 s at most)."""
+    while seen.count(wanted) < count:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"timed out waiting for {wanted!r}; got {bytes(seen)[-300:]!r}"
+        seen += os.read(fd, 4096)
+
+
+def wait_for_raw_mode(fd: int) -> None:
+    """The prompt reads keys only once it has left line mode: typing earlier would be buffered by the tty."""
+    import termios
+
+    deadline = 30 / 0.02
+    while termios.tcgetattr(fd)[3] & termios.ICANON:
+        deadline -= 1
+        assert deadline > 0, "the prompt never switched the terminal to raw mode"
+        select.select([], [], [], 0.02)
+
+
+PROMPT = "❯".encode()
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves(fake_api, tmp_path):
+    import pty
+
+    fake_api.add(fake.text("the terminal answer"))
+    master, slave = pty.openpty()
+    env = {**cli_env(fake_api, tmp_path), "TERM": "dumb"}
+    process = subprocess.Popen([AGENTWINTER], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=tmp_path)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        read_until(master, PROMPT, seen)
+        wait_for_raw_mode(master)
+        os.write(master, b"typed by mistake")
+        read_until(master, b"mistake", seen)
+        os.write(master, b"\x03")  # Ctrl-C: the line is dropped, agentwinter stays
+        read_until(master, PROMPT, seen, count=2)
+        wait_for_raw_mode(master)
+        os.write(master, b"hello\r")
+        read_until(master, b"the terminal answer", seen)
+        read_until(master, PROMPT, seen, count=3)
+        wait_for_raw_mode(master)
+        os.write(master, b"\x04")  # Ctrl-D at an empty prompt leaves
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    queries = [r["messages"][-1]["content"][-1]["text"] for r in fake_api.message_requests()]
+    assert queries == ["hello"]
