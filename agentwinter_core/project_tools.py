@@ -161,8 +161,10 @@ def _compile(data: dict[str, Any]) -> Any:
     options = re2.Options()
     options.log_errors = False  # RE2 would print its own error lines to stderr
     options.case_sensitive = not data.get("ignore_case")
+    options.never_nl = True  # a match stays within one line, as the tool answers lines
     try:
-        return re2.compile(pattern, options)
+        # Bytes: a whole file is searched in one call, and positions need no conversion. (?m): ^ and $ per line.
+        return re2.compile(b"(?m)" + pattern.encode("utf-8", "surrogateescape"), options)
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise ToolError(
@@ -178,12 +180,26 @@ def search(data: dict[str, Any], ctx: ToolContext) -> str:
     for path in [start] if start.is_file() else project_files(ctx, start):
         if (glob and not fnmatch.fnmatch(path.name, glob)) or _is_binary(path):
             continue
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-            if regex.search(line):
-                matches.append(f"{shown(ctx, path)}:{number}: {printable(line.strip()[:MAX_LINE])}")
-        if len(matches) > MAX_MATCHES * 5:  # enough to say "many more"; stop reading
+        for number, line in _matching_lines(regex, path.read_bytes().replace(b"\r\n", b"\n")):
+            matches.append(f"{shown(ctx, path)}:{number}: {line.strip()[:MAX_LINE]}")
+            if len(matches) > MAX_MATCHES * 5:  # enough to say "many more"; stop reading
+                break
+        if len(matches) > MAX_MATCHES * 5:
             break
     return capped(matches, MAX_MATCHES, "matches not shown; narrow the pattern, path or glob") or "(no matches)"
+
+
+def _matching_lines(regex: Any, data: bytes) -> Iterator[tuple[int, str]]:
+    """(line number, line) of each line of ``data`` the pattern matches: one search call per matching line."""
+    position, number, counted = 0, 1, 0
+    while position <= len(data) and (match := regex.search(data, position)):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.start())
+        end = len(data) if end < 0 else end
+        number += data.count(b"\n", counted, start)
+        counted = start
+        yield number, data[start:end].decode("utf-8", "replace")
+        position = end + 1
 
 
 GIT_COMMANDS = {

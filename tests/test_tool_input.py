@@ -63,6 +63,19 @@ def test_search_takes_one_file_as_its_path(ctx):
     assert pt.search({"pattern": "needle", "path": "app.py"}, ctx) == "app.py:1: needle = 1"
 
 
+def test_search_answers_lines_whatever_their_endings(project, ctx):
+    (project / "lines.txt").write_bytes(b"alpha\nbeta\r\nGamma beta\n\nend")
+    def found(pattern: str, **options: object) -> list[str]:
+        return pt.search({"pattern": pattern, "path": "lines.txt", **options}, ctx).splitlines()
+
+    assert found("^beta$") == ["lines.txt:2: beta"]
+    assert found("a$") == ["lines.txt:1: alpha", "lines.txt:2: beta", "lines.txt:3: Gamma beta"]
+    assert found("gamma", ignore_case=True) == ["lines.txt:3: Gamma beta"]
+    assert found("a\\sb") == ["lines.txt:3: Gamma beta"]  # \s never crosses a line end
+    assert found("^end") == ["lines.txt:5: end"]
+    assert found("x*") == [f"lines.txt:{n}: {t}" for n, t in enumerate(["alpha", "beta", "Gamma beta", "", "end"], 1)]
+
+
 def test_unsupported_and_invalid_patterns_are_one_line(ctx):
     for pattern in ("(a)\\1", "(?<=x)y", "([", ""):
         with pytest.raises(ToolError) as caught:
