@@ -1,6 +1,7 @@
 """The Claude tool-use loop: stream a reply, run the tools it asks for, repeat until the turn ends.
 
-The anthropic SDK is imported here, when the first query runs, so ``--help`` stays fast.
+The anthropic SDK is never imported at start-up, so ``--help`` stays fast: ``preload`` loads it in the
+background and the first query takes its client.
 """
 
 from __future__ import annotations
@@ -96,7 +97,6 @@ class Agent:
         self.app.ui.warn(f"stopped after {MAX_TOOL_ROUNDS} tool rounds; ask again to continue")
 
     def _stream(self, messages: list[Message]) -> Collected:
-        client = self._get_client()
         request: dict[str, Any] = {
             "model": self.app.model,
             "max_tokens": self.app.config.max_tokens,
@@ -106,17 +106,29 @@ class Agent:
         }
         if self.tools:
             request["tools"] = [tool.to_param() for tool in self.tools.values()]
-        import anthropic
-
-        idle = self.app.config.stream_idle_timeout
         ui = self.app.ui
         collected = Collected()
-        ui.answer_start()
+        ui.answer_start()  # before the client: the first query may still wait for the SDK to load
+        try:
+            self._read(self._get_client(), request, collected)
+        finally:
+            ui.answer_end()
+        if collected.message is None:
+            raise StreamBroken(f"the API answered without a message (no message_start event); {NOT_KEPT}")
+        if not collected.complete:
+            raise StreamBroken(f"the API stream ended before the answer was complete (no message_stop); {NOT_KEPT}")
+        return collected
+
+    def _read(self, client: Any, request: dict[str, Any], collected: Collected) -> None:
+        """Stream the answer into ``collected``; a failure after the stream began becomes StreamBroken."""
+        import anthropic  # loaded by now: the client needs it
+
+        idle = self.app.config.stream_idle_timeout
         try:
             # The read timeout is the idle limit: no byte (events or the API's pings) for that long.
             stream = client.messages.create(**request, stream=True, timeout=anthropic.Timeout(idle, connect=10.0))
             with stream:
-                collect(stream, ui.answer_text, collected)
+                collect(stream, self.app.ui, collected)
         except anthropic.APIStatusError as exc:
             if exc.status_code >= 300:
                 raise  # refused before the stream began: described by describe_api_error
@@ -126,13 +138,6 @@ class Agent:
             raise
         except Exception as exc:  # raised while reading the events: a cut connection, a stall, broken data
             raise StreamBroken(describe_stream_failure(exc, idle)) from exc
-        finally:
-            ui.answer_end()
-        if collected.message is None:
-            raise StreamBroken(f"the API answered without a message (no message_start event); {NOT_KEPT}")
-        if not collected.complete:
-            raise StreamBroken(f"the API stream ended before the answer was complete (no message_stop); {NOT_KEPT}")
-        return collected
 
     def _run_tool(self, use: dict[str, Any]) -> dict[str, Any]:
         name, tool_input = use.get("name", ""), use.get("input") or {}
@@ -160,9 +165,9 @@ class Agent:
                     "ANTHROPIC_API_KEY is not set: create a key at https://console.anthropic.com and run "
                     "`export ANTHROPIC_API_KEY=sk-ant-...`"
                 )
-            import anthropic
+            from agentwinter_core import preload
 
-            self._client = anthropic.Anthropic()
+            self._client = preload.client()
         return self._client
 
 

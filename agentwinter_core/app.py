@@ -8,6 +8,7 @@ from typing import Any
 
 from agentwinter_core.agent import SYSTEM_PROMPT, Agent
 from agentwinter_core.config import load_config
+from agentwinter_core.edit_tools import edit_mode
 from agentwinter_core.host import PluginManager
 from agentwinter_core.state import App
 from agentwinter_core.ui import UI
@@ -18,6 +19,7 @@ def build_app(
     *,
     model: str | None = None,
     allow_shell: bool | None = None,
+    edits: str | None = None,
     project_dir: Path | None = None,
     interactive: bool | None = None,
     options: dict[str, Any] | None = None,
@@ -26,6 +28,7 @@ def build_app(
     if interactive is None:
         interactive = sys.stdin.isatty()
     config = load_config(model=model, allow_shell=allow_shell or None)
+    config.edits = edit_mode(config.edits, edits, interactive)  # from here on: this run's mode
     ui = UI(interactive=interactive)
     pm.warn = ui.warn
     for problem in config.problems:

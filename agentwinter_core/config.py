@@ -12,6 +12,7 @@ from typing import Any
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TOKENS = 32000  # streamed, so large values are fine
 DEFAULT_STREAM_IDLE_TIMEOUT = 60.0  # seconds without a byte from the API before an answer is cancelled
+EDIT_MODES = ("ask", "auto", "off")  # may the agent change files: after a yes at the terminal, always, never
 
 
 def config_path() -> Path:
@@ -38,6 +39,7 @@ class Config:
     max_tokens: int = DEFAULT_MAX_TOKENS
     allow_shell: bool = False
     stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
+    edits: str | None = None  # one of EDIT_MODES; None: the default for the run (see edit_tools.edit_mode)
     tables: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # one-line warnings to show at start
 
@@ -57,7 +59,7 @@ def load_config(path: Path | None = None, **flags: Any) -> Config:
     if not isinstance(core, dict):
         config.problems.append(f"config file {path}: [agentwinter] must be a table; ignored")
         core = {}
-    for key, value in core.items():
+    for key, value in list(core.items()):
         _set_checked(config, key, value, path)
     if env_model := os.environ.get("AGENTWINTER_MODEL"):
         config.model = env_model
@@ -76,6 +78,12 @@ CORE_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 3600,
         "a number of seconds between 0 and 3600",
     ),
+    "edits": (lambda v: v in EDIT_MODES, '"ask", "auto" or "off"'),
+    # read where it is used (checkpoints.py), checked here with the rest
+    "checkpoint_max_bytes": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+        "a positive whole number",
+    ),
 }
 
 
@@ -86,12 +94,14 @@ def _set_checked(config: Config, key: str, value: Any, path: Path) -> None:
         return
     check, expected = CORE_KEYS[key]
     if not check(value):
-        default = getattr(Config(), key)
+        default = getattr(Config(), key, None)
+        using = "the default" if default is None else repr(default)
         config.problems.append(
-            f"config file {path}: [agentwinter] {key} must be {expected}, not {value!r}; using {default!r}"
+            f"config file {path}: [agentwinter] {key} must be {expected}, not {value!r}; using {using}"
         )
-        return
-    setattr(config, key, float(value) if key == "stream_idle_timeout" else value)
+        del config.tables["agentwinter"][key]  # nobody reads a refused value
+    elif hasattr(config, key):
+        setattr(config, key, float(value) if key == "stream_idle_timeout" else value)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:

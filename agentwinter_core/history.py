@@ -7,6 +7,7 @@ An interrupt, a crash or a hand-edited store can break any of these, so loads an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agentwinter_core.state import Message
@@ -83,14 +84,16 @@ def problems(messages: list[Message]) -> list[str]:
     return found
 
 
-def repair(messages: list[Message], note: str = INTERRUPTED) -> list[Message]:
+def repair(messages: list[Message], note: str = INTERRUPTED, valid: int = 0) -> list[Message]:
     """A valid history keeping everything that can be kept.
 
     Pending tool uses get an ``is_error`` result saying ``note``; orphan tool results, empty
     messages and leading assistant messages are dropped; same-role neighbours are merged.
+    The first ``valid`` messages are known valid (an earlier repair returned them): they are taken
+    as they are, and only the rest is checked.
     """
-    fixed: list[Message] = []
-    for message in messages:
+    fixed: list[Message] = list(messages[:valid])  # repair keeps a valid history's messages as they are
+    for message in messages[valid:]:
         if message.get("role") not in ("user", "assistant") or (not fixed and message["role"] != "user"):
             continue
         content = blocks(message)
@@ -106,6 +109,32 @@ def repair(messages: list[Message], note: str = INTERRUPTED) -> list[Message]:
     if fixed and (pending := tool_use_ids(fixed[-1])):
         fixed.append({"role": "user", "content": error_results(pending, note)})
     return fixed
+
+
+class Repairs:
+    """Repairs one growing history query after query, at the cost of what each query added.
+
+    What the last repair returned is valid; the messages that are still the very same objects (messages
+    are never edited in place, only replaced) need no second look.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[Message, ...] = ()  # a copy: the caller's list grows in place
+
+    def repair(self, messages: list[Message], note: str = INTERRUPTED) -> list[Message]:
+        fixed = repair(messages, note, valid=same_prefix(self._last, messages))
+        self._last = tuple(fixed)
+        return fixed
+
+
+def same_prefix(old: Sequence[Any], new: Sequence[Any]) -> int:
+    """How many leading items of ``new`` are the very same objects as those of ``old``."""
+    count = 0
+    for before, now in zip(old, new, strict=False):
+        if before is not now:
+            break
+        count += 1
+    return count
 
 
 def _add(fixed: list[Message], message: Message, note: str) -> None:

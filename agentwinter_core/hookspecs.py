@@ -99,7 +99,8 @@ def after_response(app: App, result: QueryResult) -> None:
 
     Receives the ``app`` with ``app.conversation`` already serialized, repaired and cleaned up, and
     the :class:`agentwinter_core.state.QueryResult` (usage, timing, error). Called after every
-    query, also when the history did not change. Plugins persist or report here. Returns nothing.
+    query, also when the history did not change, and after ``!undo`` changed the conversation (then
+    ``result.query`` is ``"!undo"``). Plugins persist or report here. Returns nothing.
     """
 
 

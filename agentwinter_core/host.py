@@ -29,6 +29,7 @@ DISABLE_ENV = "AGENTWINTER_DISABLE_PLUGINS"
 DEFAULT_PLUGINS = {
     "core_defaults": "agentwinter_core.default_plugins.core_defaults",
     "builtin_tools": "agentwinter_core.default_plugins.builtin_tools",
+    "edits": "agentwinter_core.default_plugins.edits",
 }
 Warn = Callable[[str], None]
 

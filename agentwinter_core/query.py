@@ -12,6 +12,9 @@ from agentwinter_core import history
 from agentwinter_core.agent import Agent
 from agentwinter_core.state import App, Conversation, QueryResult
 
+# The history is repaired after every query: only what the query added needs checking (see Repairs).
+_repairs = history.Repairs()
+
 
 def run_query(app: App, agent: Agent, query: str) -> QueryResult:
     started = time.perf_counter()
@@ -25,7 +28,7 @@ def run_query(app: App, agent: Agent, query: str) -> QueryResult:
     outcome = agent.answer(conversation.messages)
     if outcome.replies == 0 and (outcome.error or outcome.interrupted):
         conversation.messages = before  # nothing came back: forget the query, the person can retry
-    conversation.messages = history.repair(conversation.messages)
+    conversation.messages = _repairs.repair(conversation.messages)
     cleaned = app.pm.hook.cleanup_messages(messages=conversation.messages, app=app)
     if cleaned is not None:
         conversation.messages = cleaned
@@ -50,7 +53,7 @@ def _report(app: App, result: QueryResult) -> None:
         app.ui.warn("interrupted: this query was cancelled; the conversation is kept valid")
     if result.error:
         app.ui.error(result.error)
-    if result.usage.input_tokens or result.usage.output_tokens or not result.error:
+    if result.usage.input_tokens or result.usage.output_tokens or not (result.error or result.interrupted):
         app.ui.timing(result.seconds, result.usage)
 
 

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from agentwinter_core import preload
 from agentwinter_core.agent import Agent
 from agentwinter_core.config import data_dir
 from agentwinter_core.query import run_command, run_query
@@ -33,9 +34,10 @@ def handle_line(app: App, agent: Agent, line: str) -> bool:
 
 
 def run_lines(app: App, agent: Agent, lines: Iterable[str]) -> None:
-    """Piped input: every line in order; a Ctrl-C cancels only the query it hits (handled inside)."""
+    """Piped input: every line in order; a Ctrl-C cancels only the query it hits (handled inside). When the
+    reader of the answers goes away (``| head``), the query under way finishes and the rest are not asked."""
     for line in lines:
-        if not handle_line(app, agent, line):
+        if not handle_line(app, agent, line) or app.ui.output_closed:  # closed: nobody reads the answers
             return
 
 
@@ -51,6 +53,7 @@ def run_interactive(app: App, agent: Agent) -> None:
 
     session: PromptSession[str] = PromptSession(history=prompt_history(app), key_bindings=keys)
     app.ui.info("agentwinter — ask about this project. !help for commands, Alt-Enter for a new line, Ctrl-D to leave.")
+    preload.start()  # the SDK loads while the person types
     while True:
         try:
             line = session.prompt("❯ ", multiline=False)

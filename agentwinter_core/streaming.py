@@ -8,11 +8,19 @@ input does not parse must not run with whatever a lenient parser made of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 TOOL_CALLS = ("tool_use", "server_tool_use")
+
+
+class View(Protocol):
+    """Where the answer shows as it arrives (the UI)."""
+
+    def answer_text(self, chunk: str) -> None: ...
+    def answer_thinking(self) -> None: ...
+    def answer_tool(self, name: str) -> None: ...
 
 
 class MalformedStream(Exception):
@@ -40,8 +48,8 @@ class Collected:
         return (self.message or {}).get("usage") or {}
 
 
-def collect(events: Iterable[Any], on_text: Callable[[str], None], collected: Collected) -> None:
-    """Apply each SDK event to ``collected``; ``on_text`` gets every piece of answer text as it arrives."""
+def collect(events: Iterable[Any], view: View, collected: Collected) -> None:
+    """Apply each SDK event to ``collected``, showing text, thinking and tool calls on ``view`` as they come."""
     buffers: dict[int, str] = {}
     for event in events:
         kind = getattr(event, "type", None)
@@ -50,7 +58,7 @@ def collect(events: Iterable[Any], on_text: Callable[[str], None], collected: Co
         elif kind in ("content_block_start", "content_block_delta", "content_block_stop", "message_delta"):
             if collected.message is None:
                 raise MalformedStream(f"{kind} before message_start")
-            _apply(kind, event, collected.message, collected, buffers, on_text)
+            _apply(kind, event, collected.message, collected, buffers, view)
         elif kind == "message_stop":
             collected.complete = True
     for index in list(buffers):  # blocks whose content_block_stop never came
@@ -63,7 +71,7 @@ def _apply(
     message: dict[str, Any],
     collected: Collected,
     buffers: dict[int, str],
-    on_text: Callable[[str], None],
+    view: View,
 ) -> None:
     content = message["content"]
     if kind == "message_delta":
@@ -73,6 +81,8 @@ def _apply(
         return
     if kind == "content_block_start":
         content.append(event.content_block.to_dict(mode="json"))
+        if content[-1].get("type") == "tool_use":
+            view.answer_tool(str(content[-1].get("name", "")))
         return
     if not isinstance(getattr(event, "index", None), int) or not 0 <= event.index < len(content):
         raise MalformedStream(f"{kind} for content block {getattr(event, 'index', None)!r}, which was never started")
@@ -83,11 +93,12 @@ def _apply(
     delta_kind = getattr(delta, "type", None)
     if delta_kind == "text_delta" and block.get("type") == "text":
         block["text"] = block.get("text", "") + delta.text
-        on_text(delta.text)
+        view.answer_text(delta.text)
     elif delta_kind == "input_json_delta" and block.get("type") in TOOL_CALLS:
         buffers[event.index] = buffers.get(event.index, "") + delta.partial_json
     elif delta_kind == "thinking_delta" and block.get("type") == "thinking":
         block["thinking"] = block.get("thinking", "") + delta.thinking
+        view.answer_thinking()
     elif delta_kind == "signature_delta" and block.get("type") == "thinking":
         block["signature"] = delta.signature
     elif delta_kind == "citations_delta" and block.get("type") == "text":

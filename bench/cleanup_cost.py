@@ -13,8 +13,8 @@ policy cleans the history that the next turn starts from. Per request, from the 
   - a turn hits the cache when its first request reads the whole of the previous request (nothing rewritten);
     turns after a request too small to cache are not counted;
   - peak context: the largest request.
-Goal: cache-aware <= 0.6x the original policy's cost, >= 90 % of its turns hitting the cache, and a peak
-context no more than 1.5x the original's.
+Goal, on each of the workload's six seeds: cache-aware <= 0.5x the original policy's cost, >= 92 % of its
+turns hitting the cache, and a peak context no more than 1.5x the original's.
 """
 
 from __future__ import annotations
@@ -111,14 +111,34 @@ def replay(name: str, policy: Policy, turns: list[list[Message]]) -> Result:
     return result
 
 
-def main() -> int:
-    turns = build_session(40, seed=0)
-    settings = Settings()
-    rows = [
+GOALS = "cost <= 0.5x original, >= 92 % of turns hitting the cache, peak <= 1.5x original"
+SEEDS = range(6)
+
+
+def seed_rows(seed: int, settings: Settings) -> list[Result]:
+    turns = build_session(40, seed=seed)
+    return [
         replay("none", lambda messages: messages, turns),
         replay("original", lambda messages: policies.original(messages).messages, turns),
         replay("cache-aware", lambda messages: policies.cache_aware(messages, settings).messages, turns),
     ]
+
+
+def missed(base: Result, ours: Result) -> list[str]:
+    return [
+        goal
+        for goal, ok in (
+            ("cost", ours.billed <= 0.5 * base.billed),
+            ("hits", ours.turn_hits >= 0.92 * ours.turns),
+            ("peak", ours.peak <= 1.5 * base.peak),
+        )
+        if not ok
+    ]
+
+
+def main() -> int:
+    settings = Settings()
+    rows = seed_rows(0, settings)
     base = rows[1]
     print(f"40-turn workload, {rows[0].requests} requests; cache-aware defaults: {settings.describe()}")
     header = f"{'policy':<12}{'billed input':>14}{'x orig':>8}{'cache read':>12}{'cache write':>13}{'peak ctx':>10}"
@@ -129,27 +149,24 @@ def main() -> int:
             f"{row.name:<12}{row.billed:>14,.0f}{row.billed / base.billed:>8.2f}{row.read:>12,}{row.written:>13,}"
             f"{row.peak:>10,}{row.peak / base.peak:>8.2f}{f'{row.turn_hits}/{row.turns} ({share:.0%})':>22}"
         )
-    ours = rows[2]
-    missed = [
-        goal
-        for goal, ok in (
-            ("cost <= 0.6x original", ours.billed <= 0.6 * base.billed),
-            (">= 90% of turns hit the cache", ours.turn_hits >= 0.9 * ours.turns),
-            ("peak <= 1.5x original", ours.peak <= 1.5 * base.peak),
-        )
-        if not ok
-    ]
-    print("goals: " + ("all met" if not missed else "MISSED: " + ", ".join(missed)))
-    print("other seeds of the same workload (cache-aware vs original: cost, turns hitting the cache, peak):")
-    for seed in range(1, 6):
-        turns = build_session(40, seed=seed)
-        base = replay("original", lambda messages: policies.original(messages).messages, turns)
-        ours = replay("cache-aware", lambda messages: policies.cache_aware(messages, settings).messages, turns)
+    return 1 if seed_table(settings, first=rows) else 0
+
+
+def seed_table(settings: Settings, first: list[Result] | None = None) -> list[str]:
+    """Cache-aware against the original on every seed; returns the seeds that miss a goal."""
+    print(f"every seed (cache-aware vs original; goals: {GOALS}):")
+    failures = []
+    for seed in SEEDS:
+        _, base, ours = first if seed == 0 and first else seed_rows(seed, settings)
+        miss = missed(base, ours)
+        failures += [f"seed {seed}: {', '.join(miss)}"] if miss else []
         print(
             f"  seed {seed}: {ours.billed / base.billed:.2f}x cost, {ours.turn_hits}/{ours.turns} "
             f"({ours.turn_hits / ours.turns:.0%}) hits, {ours.peak / base.peak:.2f}x peak"
+            + (f"  MISSED: {', '.join(miss)}" if miss else "")
         )
-    return 1 if missed else 0
+    print("goals: " + ("all met on every seed" if not failures else "MISSED on " + "; ".join(failures)))
+    return failures
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.fixture(autouse=True)
 def private_user_dirs(tmp_path_factory, monkeypatch) -> None:
-    """Tests never touch the developer's data and config directories (REPL history, session archive)."""
+    """Tests never touch the developer's data and config directories (REPL history, session archive, cached help)."""
     home = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("AGENTWINTER_ARCHIVE_DIR", str(home / "archive"))

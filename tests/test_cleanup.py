@@ -124,7 +124,7 @@ def test_settings_from_the_config_file_then_the_environment(tmp_path, monkeypatc
     settings = Settings.load(load_config(path).section("cleanup"), warnings.append)
     assert (settings.policy, settings.keep, settings.exclude_tools) == ("original", 6, ("git", "search"))
     assert settings.trigger == Settings.trigger
-    assert warnings == ["cleanup: trigger must be a positive whole number, not -3; using 40000"]
+    assert warnings == [f"cleanup: trigger must be a positive whole number, not -3; using {Settings.trigger}"]
     monkeypatch.setenv("AGENTWINTER_CLEANUP_POLICY", "cache-aware")
     monkeypatch.setenv("AGENTWINTER_CLEANUP_EXCLUDE_TOOLS", "list_files, git")
     monkeypatch.setenv("AGENTWINTER_CLEANUP_CLEAR_AT_LEAST", "500")

@@ -34,6 +34,7 @@ def cleanup_in(venv: Venv, tmp_path, **env: str) -> dict[str, int]:
     settings = {
         "AGENTWINTER_CLEANUP_TRIGGER": "100",
         "AGENTWINTER_CLEANUP_CLEAR_AT_LEAST": "100",
+        "AGENTWINTER_CLEANUP_KEEP": "3",
         "AGENTWINTER_CONFIG": str(tmp_path / "none.toml"),
     }
     done = venv.run("python", "-c", PROBE, stdin=json.dumps(messages), env={**settings, **env})

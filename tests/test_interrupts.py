@@ -19,6 +19,7 @@ from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.repl import prompt_history, run_lines
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
+from tests.helpers.pty_session import PtySession
 
 AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
@@ -131,14 +132,6 @@ def test_an_unwritable_data_directory_falls_back_to_memory(make_app, tmp_path, m
     assert "Not a directory" in app.ui.err.file.getvalue()
 
 
-def read_until(fd: int, wanted: bytes, seen: bytearray, count: int = 1) -> None:
-    """Read the terminal's output until ``wanted`` showed up ``count`` times (30 s at most)."""
-    while seen.count(wanted) < count:
-        ready, _, _ = select.select([fd], [], [], 30)
-        assert ready, f"timed out waiting for {wanted!r}; got {bytes(seen)[-300:]!r}"
-        seen += os.read(fd, 4096)
-
-
 def wait_for_raw_mode(fd: int) -> None:
     """The prompt reads keys only once it has left line mode: typing earlier would be buffered by the tty."""
     import termios
@@ -150,35 +143,25 @@ def wait_for_raw_mode(fd: int) -> None:
         select.select([], [], [], 0.02)
 
 
-PROMPT = "❯".encode()
-
-
 def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves(fake_api, tmp_path):
-    import pty
-
     fake_api.add(fake.text("the terminal answer"))
-    master, slave = pty.openpty()
-    env = {**cli_env(fake_api, tmp_path), "TERM": "dumb"}
-    process = subprocess.Popen([AGENTWINTER], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=tmp_path)
-    os.close(slave)
-    seen = bytearray()
+    session = PtySession([AGENTWINTER], {**cli_env(fake_api, tmp_path), "TERM": "dumb"}, cwd=str(tmp_path))
     try:
-        read_until(master, PROMPT, seen)
-        wait_for_raw_mode(master)
-        os.write(master, b"typed by mistake")
-        read_until(master, b"mistake", seen)
-        os.write(master, b"\x03")  # Ctrl-C: the line is dropped, agentwinter stays
-        read_until(master, PROMPT, seen, count=2)
-        wait_for_raw_mode(master)
-        os.write(master, b"hello\r")
-        read_until(master, b"the terminal answer", seen)
-        read_until(master, PROMPT, seen, count=3)
-        wait_for_raw_mode(master)
-        os.write(master, b"\x04")  # Ctrl-D at an empty prompt leaves
-        assert process.wait(timeout=30) == 0
+        session.wait_for("❯")
+        wait_for_raw_mode(session.master)
+        session.send("typed by mistake")
+        session.wait_for("mistake")
+        seen = len(session.output)
+        session.send("\x03")  # Ctrl-C: the line is dropped, agentwinter stays
+        session.wait_for("❯", after=seen)
+        wait_for_raw_mode(session.master)
+        session.send("hello\r")
+        session.wait_for("the terminal answer")
+        session.wait_for("❯", after=session.output.index(b"the terminal answer"))
+        wait_for_raw_mode(session.master)
+        session.send("\x04")  # Ctrl-D at an empty prompt leaves
+        assert session.process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(master)
+        session.close()
     queries = [r["messages"][-1]["content"][-1]["text"] for r in fake_api.message_requests()]
     assert queries == ["hello"]

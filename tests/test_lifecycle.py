@@ -28,6 +28,11 @@ AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
 @pytest.fixture
 def env(fake_api, redis_server, tmp_path, monkeypatch):
+    return project_env(fake_api, redis_server, tmp_path, monkeypatch)
+
+
+def project_env(fake_api, redis_server, tmp_path, monkeypatch) -> Path:
+    """A project directory, with the fake API, a Redis and an isolated git and config."""
     isolate(tmp_path, monkeypatch)
     for name, value in fake_api.env().items():
         monkeypatch.setenv(name, value)
@@ -72,14 +77,14 @@ def test_named_session_is_created_then_resumed_in_a_new_run(env, fake_api, redis
     fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"), fake.text("3 still"))
     app, agent = make_app(env, session="checkout")
     run_query(app, agent, "how many features?")
-    first_id = tracker(app).id
+    first_id = tracker(app).state.id
     assert f"🆕 New session: {first_id} (checkout)" in err(app)
     app.pm.hook.shutdown(app=app)
 
     redis_server.client(1).expire(f"agentwinter:session:{first_id}", 100)
     again, agent = make_app(env, session="checkout")
     assert redis_server.client(1).ttl(f"agentwinter:session:{first_id}") > 2600  # resuming slid the TTL
-    assert tracker(again).id == first_id and f"↩️  Resuming session: {first_id} (4 messages)" in err(again)
+    assert tracker(again).state.id == first_id and f"↩️  Resuming session: {first_id} (4 messages)" in err(again)
     run_query(again, agent, "and now?")
     sent = fake_api.message_requests()[-1]["messages"]
     assert len(sent) == 5 and "export" in json.dumps(sent[2])  # the earlier tool result came along
@@ -100,31 +105,31 @@ def test_names_are_validated_and_unique(env, fake_api):
     assert "is named **mine**" in command(app, "!name")
     other, other_agent = make_app(env)
     run_query(other, other_agent, "two")
-    assert f"belongs to session {tracker(app).id}" in command(other, "!name mine")
+    assert f"belongs to session {tracker(app).state.id}" in command(other, "!name mine")
 
 
 def test_resume_by_prefix_continue_here_and_clear_errors(env, fake_api, tmp_path):
     app, agent = make_app(env)
     run_query(app, agent, "first")
-    session_id = tracker(app).id
+    session_id = tracker(app).state.id
     resumed, _ = make_app(env, resume=session_id[: len("session-20261125-1")])
-    assert tracker(resumed).id == session_id
+    assert tracker(resumed).state.id == session_id
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with pytest.raises(UsageError, match=f"no session to continue in {elsewhere}"):
         make_app(elsewhere, cont=True)
     continued, agent = make_app(env, cont=True)
-    assert tracker(continued).id == session_id
+    assert tracker(continued).state.id == session_id
     with pytest.raises(UsageError, match="no session matches 'nope'"):
         make_app(env, resume="nope")
     second, agent2 = make_app(env)  # a second session: the prefix "session-" is ambiguous now
     run_query(second, agent2, "second")
-    second_id = tracker(second).id
+    second_id = tracker(second).state.id
     with pytest.raises(UsageError, match="matches 2 sessions"):
         make_app(env, resume="session-")
     with pytest.raises(UsageError, match="not several"):
         make_app(env, resume=session_id, cont=True)
-    assert "continues session" in command(second, f"!resume {session_id}") and tracker(second).id == session_id
+    assert "continues session" in command(second, f"!resume {session_id}") and tracker(second).state.id == session_id
     assert cli("sessions", "list", cwd=elsewhere).stdout.startswith(f"No active sessions in {elsewhere}")
     listed = json.loads(cli("sessions", "list", "--all", "--json", cwd=elsewhere).stdout)
     assert {row["id"]: row["cwd"] for row in listed} == {session_id: str(env), second_id: str(env)}
@@ -143,17 +148,17 @@ def test_fork_copies_and_can_cut_at_an_earlier_query(env, fake_api, redis_server
     app, agent = make_app(env)
     for question in ("one", "two", "three"):
         run_query(app, agent, question)
-    original = tracker(app).id
+    original = tracker(app).state.id
     stored_before = redis_server.client(1).get(f"agentwinter:session:{original}")
     assert "🍴 Forked" in command(app, "!fork 2")
-    fork_id = tracker(app).id
-    assert fork_id != original and len(tracker(app).kept.messages) == 4
+    fork_id = tracker(app).state.id
+    assert fork_id != original and len(tracker(app).state.messages) == 4
     run_query(app, agent, "four")
     assert [m["content"][0]["text"] for m in fake_api.message_requests()[-1]["messages"][::2]] == ["one", "two", "four"]
     assert redis_server.client(1).get(f"agentwinter:session:{original}") == stored_before  # untouched
     assert "this session has 3 queries: fork after 1 to 3" in command(app, "!fork 9")
     forked, _ = make_app(env, resume=original, fork=True)
-    assert tracker(forked).id not in (original, fork_id) and len(tracker(forked).kept.messages) == 6
+    assert tracker(forked).state.id not in (original, fork_id) and len(tracker(forked).state.messages) == 6
 
 
 # ---- export / import ------------------------------------------------------------------------------------
@@ -172,7 +177,7 @@ def test_export_import_round_trip_is_byte_identical_and_invalid_files_are_refuse
     collision = cli("sessions", "import", str(first), cwd=env)
     assert "imported as a new session" in collision.stdout
     replaced = cli("sessions", "import", str(first), "--replace", cwd=env)
-    assert replaced.returncode == 0 and tracker(app).id in replaced.stdout
+    assert replaced.returncode == 0 and tracker(app).state.id in replaced.stdout
 
     broken = json.loads(first.read_text())
     broken["messages"] = broken["messages"][:2]  # a tool_use without its tool_result
@@ -184,8 +189,8 @@ def test_export_import_round_trip_is_byte_identical_and_invalid_files_are_refuse
     assert "newer than this agentwinter-sessions" in cli("sessions", "import", str(bad), cwd=env).stderr
     markdown = cli("sessions", "export", "trip", "--format", "markdown", cwd=env).stdout
     assert "## You\n\nhow many?" in markdown and "<details><summary>🔧 read_file" in markdown
-    shown = cli("sessions", "show", tracker(app).id[:-3], cwd=env).stdout  # an id prefix works too
-    assert shown.startswith(f"{tracker(app).id}  trip  4 messages") and re.search(r"expires in 4[45]m", shown)
+    shown = cli("sessions", "show", tracker(app).state.id[:-3], cwd=env).stdout  # an id prefix works too
+    assert shown.startswith(f"{tracker(app).state.id}  trip  4 messages") and re.search(r"expires in 4[45]m", shown)
     assert "## Claude\n\n3" in shown
 
 
@@ -201,7 +206,7 @@ def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_mod
     (repo / "features.txt").write_text("search\n")  # uncommitted
 
     again, agent = make_app(repo, session="stale")
-    assert f"warning: ⚠ 2 files changed since this session (HEAD {before[:7]} → {after[:7]})" in err(again)
+    assert f"warning: 2 files changed since this session (HEAD {before[:7]} → {after[:7]})" in err(again)
     run_query(again, agent, "and now?")
     last = fake_api.message_requests()[-1]["messages"][-1]["content"]
     assert [b["type"] for b in last] == ["text", "text"] and "app.py, features.txt" in last[0]["text"]
@@ -217,8 +222,8 @@ def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake
     fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("found them"))
     app, agent = make_app(env, session="doomed")
     run_query(app, agent, "list the zebra features")
-    session_id = tracker(app).id
-    tracker(app).sweeper.join(10)  # the sweep started with the first query archived it (expires within 10 min)
+    session_id = tracker(app).state.id
+    tracker(app).archive.sweeper.join(10)  # the sweep started with the first query archived it (expires within 10 min)
     app.pm.hook.shutdown(app=app)
     deadline = time.time() + 10
     while redis_server.client(1).exists(f"agentwinter:session:{session_id}") and time.time() < deadline:
@@ -267,7 +272,7 @@ app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
 app.conversation = Conversation()
 tracker(app).before_query()
 on_main = list(importers)
-tracker(app).sweeper.join(30)
+tracker(app).archive.sweeper.join(30)
 print(json.dumps({"before": on_main, "all": importers, "imported": "lancedb" in sys.modules}))
 """
 
@@ -284,11 +289,11 @@ def test_the_first_query_leaves_importing_lancedb_to_the_sweep_thread(env):
 def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_api, redis_server):
     app, agent = make_app(env, session="back")
     run_query(app, agent, "remember the walrus")
-    session_id = tracker(app).id
+    session_id = tracker(app).state.id
     app.pm.hook.shutdown(app=app)  # archives it on exit
     redis_server.client(1).delete(f"agentwinter:session:{session_id}")  # as if it expired
     again, _ = make_app(env, session="back")
-    assert tracker(again).id == session_id and len(tracker(again).kept.messages) == 2
+    assert tracker(again).state.id == session_id and len(tracker(again).state.messages) == 2
 
 
 def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch):
@@ -312,7 +317,7 @@ def test_new_archives_the_session_it_leaves(env, fake_api):
 
     app, agent = make_app(env)
     run_query(app, agent, "something to keep")
-    left = tracker(app).id
+    left = tracker(app).state.id
     assert "stays until it expires" in command(app, "!new")
     assert Archive(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])).versions()[left] == 1
 
@@ -321,7 +326,10 @@ def test_redis_down_stops_a_resume_with_one_line_and_no_password(env, fake_api, 
     monkeypatch.setenv("AGENTWINTER_REDIS_URL", "redis://:hunter2@127.0.0.1:1/1")
     done = cli("--resume", "anything", "-p", "hello", cwd=env)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: Redis at redis://:***@127.0.0.1:1/1 is unreachable: cannot open a session"
+    assert done.stderr.strip() == (
+        "error: Redis at redis://:***@127.0.0.1:1/1 is unreachable (Error 111 connecting to 127.0.0.1:1. "
+        "Connection refused.): cannot open a session"
+    )
     listed = cli("sessions", "list", cwd=env)
     assert listed.returncode == 1 and "unreachable" in listed.stderr and "hunter2" not in listed.stderr
     assert fake_api.message_requests() == []

@@ -139,7 +139,8 @@ def test_shell_asks_and_respects_the_answer(project):
     ("interactive", "allow", "has_shell"), [(False, False, False), (True, False, True), (False, True, True)]
 )
 def test_shell_is_offered_only_with_a_terminal_or_allow_shell(project, interactive, allow, has_shell):
-    app = SimpleNamespace(project_dir=project, interactive=interactive, config=SimpleNamespace(allow_shell=allow))
+    config = SimpleNamespace(allow_shell=allow, edits="off")  # the edit tools are covered by test_edit_tools
+    app = SimpleNamespace(project_dir=project, interactive=interactive, config=config, plugin_state={})
     names = [tool.name for tool in register_tools(app)]
     assert names[:4] == ["list_files", "read_file", "search", "git"]
     assert ("shell" in names) is has_shell

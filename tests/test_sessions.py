@@ -5,17 +5,14 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 
-import orjson
 import pytest
-from agentwinter_sessions import tracker
-from agentwinter_sessions.document import decode
+from agentwinter_sessions import switching, tracker
+from agentwinter_sessions.redis_store import meta_key
 
 from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command, run_query
-from agentwinter_core.state import Conversation, QueryResult, Usage
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
 
@@ -49,7 +46,7 @@ def out(app) -> str:
 
 
 def session_key(app) -> str:
-    return f"agentwinter:session:{tracker(app).id}"
+    return f"agentwinter:session:{tracker(app).state.id}"
 
 
 def stored(redis_server, app) -> dict:
@@ -60,7 +57,7 @@ def test_first_and_second_query_persist_in_db1_with_indicators(env, fake_api, re
     fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"), fake.text("still 3"))
     app, agent = make_app(env)
     run_query(app, agent, "how many features?")
-    session_id = tracker(app).id
+    session_id = tracker(app).state.id
     assert ID.fullmatch(session_id)
     run_query(app, agent, "how many did you find?")
     # the second request carries the first query's tool result
@@ -69,7 +66,7 @@ def test_first_and_second_query_persist_in_db1_with_indicators(env, fake_api, re
     assert result["type"] == "tool_result" and "export" in result["content"] and "sync" in result["content"]
     assert [m["role"] for m in second] == ["user", "assistant", "user", "assistant", "user"]
     lines = err(app).splitlines()
-    assert f"🆕 New session: {session_id}" in lines
+    assert lines.index(f"🆕 New session: {session_id}") < lines.index("💾 Session saved (expires in 45 min)")
     assert f"↩️  Resuming session: {session_id} (4 messages)" in lines
     assert lines.count("💾 Session saved (expires in 45 min)") == 2
     assert redis_server.client(0).keys("*") == []  # nothing in db 0
@@ -81,49 +78,62 @@ def test_first_and_second_query_persist_in_db1_with_indicators(env, fake_api, re
     assert fake_api.violations == []
 
 
+def resume_in(app, session_id: str) -> None:
+    """Another terminal resumes the session, as --resume does."""
+    switching.open_session(tracker(app), session_id)
+
+
+def user_texts(messages) -> list[str]:
+    return [b["text"] for m in messages if m["role"] == "user" for b in m["content"] if b.get("type") == "text"]
+
+
 def test_ttl_is_set_and_slid_by_every_query(env, fake_api, redis_server, monkeypatch):
     monkeypatch.setenv("AGENTWINTER_SESSION_TTL", "100")
     app, agent = make_app(env)
     run_query(app, agent, "one")
     client = redis_server.client(1)
-    assert 99 <= client.ttl(session_key(app)) <= 100
-    time.sleep(2.1)
-    assert client.ttl(session_key(app)) <= 98
+    key, meta = session_key(app), meta_key(tracker(app).state.id)
+    assert 99 <= client.ttl(key) <= 100 and 99 <= client.ttl(meta) <= 100
+    client.expire(key, 50)  # time passes (driven, not waited for)
     run_query(app, agent, "two")
-    assert client.ttl(session_key(app)) >= 99
-    time.sleep(2.1)
+    assert client.ttl(key) >= 99
+    client.expire(key, 50)
+    client.expire(meta, 50)
     fake_api.fail_always(400, "invalid_request_error")  # a query that changes nothing still slides the TTL
     result = run_query(app, agent, "three")
     assert result.error and not result.changed
-    assert client.ttl(session_key(app)) >= 99
-    assert "💾 Session saved (expires in 100 s)" in err(app)
+    assert client.ttl(key) >= 99 and client.ttl(meta) >= 99
+    assert err(app).count("💾 Session saved (expires in 100 s)") == 2  # nothing saved for the failed query
+    assert all(client.ttl(k) > 0 for k in client.keys("*"))  # every key the product wrote expires
 
 
-def test_two_round_trips_per_query_and_no_full_reload(env, fake_api, redis_server):
+def test_two_round_trips_per_query_and_no_full_reload(env, fake_api, redis_server, monkeypatch):
+    import redis.client
+
     app, agent = make_app(env)
     run_query(app, agent, "one")
-    run_query(app, agent, "two")  # both scripts are loaded into Redis by now
+    run_query(app, agent, "two")
     client = redis_server.client(1)
     client.config_resetstat()
+    trips = []
+    for cls, name in ((redis.client.Pipeline, "execute"), (redis.client.Redis, "execute_command")):
+        real = getattr(cls, name)
+        monkeypatch.setattr(cls, name, lambda self, *a, _real=real, **k: trips.append(1) or _real(self, *a, **k))
     run_query(app, agent, "three")
+    monkeypatch.undo()
+    assert len(trips) == 2  # touch + save, one pipeline each
     stats = client.info("commandstats")
-    # commands the client sent (what scripts call inside Redis is counted too, but is no round trip)
-    sent = {
-        name: value["calls"]
-        for name, value in stats.items()
-        if name in ("cmdstat_evalsha", "cmdstat_get", "cmdstat_getex", "cmdstat_eval")
-    }
-    assert sent == {"cmdstat_evalsha": 2}  # touch + save; no GET of the whole value
+    assert "cmdstat_get" not in stats and stats["cmdstat_eval"]["calls"] == 1  # no reload of the whole value
 
 
 def test_new_sessions_and_cache_commands(env, fake_api, redis_server):
     app, agent = make_app(env)
     run_query(app, agent, "first question about search")
-    first = tracker(app).id
+    first = tracker(app).state.id
     run_command(app, "!new")
     assert f"`{first}`, stays until it expires" in out(app)
     run_query(app, agent, "second question")
-    second = tracker(app).id
+    second = tracker(app).state.id
     assert second != first and redis_server.client(1).exists(f"agentwinter:session:{first}")
     run_command(app, "!sessions")
     table = out(app).split("stays until it expires.")[1]
@@ -131,11 +141,11 @@ def test_new_sessions_and_cache_commands(env, fake_api, redis_server):
     assert len(rows) == 2
     assert rows[0].startswith("| ▶ | `" + second) and "second question" in rows[0]
     assert rows[1].startswith(f"|  | `{first}`") and "first question about search" in rows[1]
-    assert "| 45m |" in rows[0]
+    assert "| 45m |" in rows[0] or "| 44m |" in rows[0]
     run_command(app, "!cache")
     text = out(app)
     assert "cache read:" in text and "hit ratio:" in text and "estimated saving" in text
-    assert "sessions: 2" in text and "Redis 7" in text and "round trip:" in text
+    assert "sessions: 2" in text and "Redis 7" in text and "round trip:" in text and "db 1" in text
 
 
 def test_redis_killed_mid_run_and_restarted_loses_nothing(env, fake_api, redis_server):
@@ -144,22 +154,29 @@ def test_redis_killed_mid_run_and_restarted_loses_nothing(env, fake_api, redis_s
     redis_server.kill()
     run_query(app, agent, "q2")
     run_query(app, agent, "q3")
-    assert err(app).count("is unreachable") == 1  # one warning, not one per query
+    lines = err(app).splitlines()
+    unreachable = f"Redis at redis://127.0.0.1:{redis_server.port} is unreachable"
+    assert [line for line in lines if "not saved yet" in line][-2:] == [
+        f"warning: 1 query not saved yet: {unreachable} (Error 111 connecting to 127.0.0.1:{redis_server.port}. "
+        "Connection refused.)",
+        f"warning: 2 queries not saved yet: {unreachable} (Error 111 connecting to 127.0.0.1:{redis_server.port}. "
+        "Connection refused.)",
+    ]  # every query that is not saved says so, with the cause
     assert "Traceback" not in err(app)
     redis_server.restart()  # empty: the server kept nothing
     run_query(app, agent, "q4")
-    assert "is back" in err(app)
-    texts = [b["text"] for m in stored(redis_server, app)["messages"] if m["role"] == "user" for b in m["content"]]
-    assert texts == ["q1", "q2", "q3", "q4"]
+    assert "is gone from Redis (expired, evicted or flushed)" in err(app)
+    assert "💾 Session saved, with 3 queries that were waiting" in err(app)
+    assert user_texts(stored(redis_server, app)["messages"]) == ["q1", "q2", "q3", "q4"]
+    assert [row.id for row in tracker(app).store.listing(None, 10).rows] == [tracker(app).state.id]  # indexed again
 
 
-def test_unreachable_at_start_redacts_the_password(env, fake_api, monkeypatch):
-    monkeypatch.setenv("AGENTWINTER_REDIS_URL", "redis://agent:hunter2@127.0.0.1:9/1")
+@pytest.mark.parametrize("url", ["redis://agent:hunter2@127.0.0.1:9/1", "redis://127.0.0.1:9/1?password=hunter2"])
+def test_unreachable_at_start_redacts_the_password(env, fake_api, monkeypatch, url):
+    monkeypatch.setenv("AGENTWINTER_REDIS_URL", url)
     app, agent = make_app(env)
-    started = time.monotonic()
     run_query(app, agent, "hello")
-    assert time.monotonic() - started < 5  # fails fast, no hang
-    assert "redis://agent:***@127.0.0.1:9/1 is unreachable" in err(app)
+    assert "127.0.0.1:9/1" in err(app) and "is unreachable" in err(app) and "***" in err(app)
     assert "hunter2" not in err(app) + out(app)
     assert app.conversation.messages  # the session goes on in memory
 
@@ -170,30 +187,38 @@ def test_unreachable_at_start_redacts_the_password(env, fake_api, monkeypatch):
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "a JSON list"),
         (b'{"format": 99, "messages": []}', "format 99 is newer"),
+        (None, "a hash where the JSON document belongs"),
     ],
 )
-def test_corrupt_values_are_quarantined_not_deleted(env, fake_api, redis_server, value, reason):
+@pytest.mark.parametrize("newer", [False, True])
+def test_corrupt_values_are_quarantined_not_deleted(env, fake_api, redis_server, value, reason, newer):
     app, agent = make_app(env)
     run_query(app, agent, "q1")
-    old = tracker(app).id
+    session_id = tracker(app).state.id
     client = redis_server.client(1)
-    client.set(f"agentwinter:session:{old}", value, keepttl=True)
-    client.hset("agentwinter:sessions:versions", old, 7)  # as if another process wrote it
+    key = f"agentwinter:session:{session_id}"
+    if value is None:
+        client.delete(key)
+        client.hset(key, "a", "b")  # a hash where the JSON string belongs
+        value = {b"a": b"b"}
+    else:
+        client.set(key, value, keepttl=True)
+    if newer:
+        client.hset(meta_key(session_id), "version", 7)  # as if another process wrote it
     run_query(app, agent, "q2")
-    assert f"session {old} could not be used ({reason}" in err(app)
-    assert client.get(f"agentwinter:quarantine:{old}") == value
-    assert client.ttl(f"agentwinter:quarantine:{old}") > 0
-    assert tracker(app).id != old and client.exists(session_key(app))
-    assert "Traceback" not in err(app)
+    assert f"stored session {session_id} could not be used ({reason}" in err(app)
+    [kept] = client.keys(f"agentwinter:quarantine:{{{key}}}:*")
+    assert (client.hgetall(kept) if isinstance(value, dict) else client.get(kept)) == value
+    assert client.ttl(kept) > 0
+    assert user_texts(stored(redis_server, app)["messages"]) == ["q1", "q2"]  # nothing lost, same session
+    assert "Traceback" not in err(app) and "failed in" not in err(app)
 
 
 def test_two_writers_on_one_session_lose_no_turn(env, fake_api, redis_server):
     app_a, agent_a = make_app(env)
     run_query(app_a, agent_a, "a1")
     app_b, agent_b = make_app(env)
-    tracker(app_b).adopt(decode(redis_server.client(1).get(session_key(app_a))))
-    tracker(app_b).before_query  # noqa: B018 - B resumes the same session id
-    assert tracker(app_b).id == tracker(app_a).id
+    resume_in(app_b, tracker(app_a).state.id)
 
     def b_writes_while_a_waits(_body):
         run_query(app_b, agent_b, "b2")  # saves version 2 while A's query is in flight
@@ -211,47 +236,42 @@ def test_two_writers_on_one_session_lose_no_turn(env, fake_api, redis_server):
 def test_turns_saved_by_another_terminal_between_queries_reach_the_model(env, fake_api, redis_server):
     app_a, agent_a = make_app(env)
     run_query(app_a, agent_a, "a1")
-    run_query(app_a, agent_a, "a2")  # nothing changed: its touch was not waited for
+    run_query(app_a, agent_a, "a2")
     app_b, agent_b = make_app(env)
-    tracker(app_b).adopt(decode(redis_server.client(1).get(session_key(app_a))))
+    resume_in(app_b, tracker(app_a).state.id)
     for theirs, mine in (("b3", "a4"), ("b5", "a6")):  # after A's save, then after A's reload and save
         run_query(app_b, agent_b, theirs)
         run_query(app_a, agent_a, mine)
         sent = fake_api.message_requests()[-1]["messages"]
-        texts = [b["text"] for m in sent if m["role"] == "user" for b in m["content"] if b["type"] == "text"]
-        assert texts[-2:] == [theirs, mine]
+        assert user_texts(sent)[-2:] == [theirs, mine]
     assert err(app_a).count("was updated by another agentwinter") == 2
-    texts = [m["content"][0]["text"] for m in stored(redis_server, app_a)["messages"] if m["role"] == "user"]
-    assert texts == ["a1", "a2", "b3", "a4", "b5", "a6"]
+    assert user_texts(stored(redis_server, app_a)["messages"]) == ["a1", "a2", "b3", "a4", "b5", "a6"]
     assert fake_api.violations == []
 
 
 def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_server, monkeypatch):
-    """Redis ran the save but the reply timed out: the retry sees its own write, not another writer's."""
+    """Redis ran the save but the reply was lost: the next save finds its own write, not another writer's."""
     import redis
-    from agentwinter_sessions import connection as own
+    from agentwinter_sessions.redis_store import RedisStore
 
     app, agent = make_app(env)
     run_query(app, agent, "one")
-    real, lost = own._round_trip, []
+    real, lost = RedisStore._run, []
 
-    def reply_lost_once(connection, commands, take_unread):
-        replies = real(connection, commands, take_unread)
-        if not lost and any(b"append" in map(_as_bytes, command) for command in commands):
+    def reply_lost_once(self, commands, keys=()):
+        replies = real(self, commands, keys)
+        if not lost and "agentwinter:index" in keys:  # the save's pipeline (it may index)
             lost.append(True)
             raise redis.TimeoutError("reply lost")
         return replies
 
-    monkeypatch.setattr(own, "_round_trip", reply_lost_once)
+    monkeypatch.setattr(RedisStore, "_run", reply_lost_once)
     run_query(app, agent, "two")
-    assert lost  # the lost reply happened
+    assert lost and "1 query not saved yet" in err(app)
+    run_query(app, agent, "three")
     document = stored(redis_server, app)
-    texts = [m["content"][0]["text"] for m in document["messages"] if m["role"] == "user"]
-    assert texts == ["one", "two"] and document["messages"] == tracker(app).kept.messages
-
-
-def _as_bytes(value) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
+    assert user_texts(document["messages"]) == ["one", "two", "three"]
+    assert document["messages"] == tracker(app).state.messages
 
 
 def test_thinking_and_tool_use_survive_save_and_load(env, fake_api, redis_server):
@@ -263,7 +283,7 @@ def test_thinking_and_tool_use_survive_save_and_load(env, fake_api, redis_server
     app, agent = make_app(env)
     run_query(app, agent, "count")
     other, other_agent = make_app(env)
-    tracker(other).adopt(decode(redis_server.client(1).get(session_key(app))))
+    resume_in(other, tracker(app).state.id)
     run_query(other, other_agent, "once more")
     assert fake_api.violations == []
     sent = fake_api.message_requests()[-1]["messages"]
@@ -284,67 +304,20 @@ def test_long_session_warning_and_size_limit(env, fake_api, redis_server):
     assert len(fake_api.message_requests()[-1]["messages"]) == 5  # history kept in memory
 
 
-def test_incremental_saves_store_exactly_the_whole_document(env, redis_server):
-    """Saves send only changed bytes; whatever the edit, Redis ends up holding the full, valid document."""
-    app, _ = make_app(env)
-    sessions = tracker(app)
-    client = redis_server.client(1)
-    writes = []
-    record = sessions.encoder.saved
-    sessions.encoder.saved = lambda write: (writes.append(write), record(write))
-
-    def query(edit):
-        app.conversation = Conversation()
-        sessions.before_query()
-        edit(app.conversation.messages)
-        sessions.after_response(QueryResult("q", Usage(), 0.0))
-        assert orjson.loads(client.get(session_key(app)))["messages"] == app.conversation.messages
-        assert client.strlen(session_key(app)) == writes[-1].length
-        return writes[-1]
-
-    def turn(n: int, size: int):
-        return [
-            {"role": "user", "content": [{"type": "text", "text": f"question {n}"}]},
-            {"role": "assistant", "content": [{"type": "text", "text": "a" * size}]},
-        ]
-
-    def shrink(index: int, text: str):
-        def edit(messages):
-            messages[index] = {**messages[index], "content": [{"type": "text", "text": text}]}
-
-        return edit
-
-    assert not query(lambda m: m.extend(turn(0, 100))).incremental  # a new key: the whole value
-    assert query(lambda m: m.extend(turn(1, 5000))).incremental  # an appended turn: only the tail
-    assert query(shrink(3, "a" * 4990)).incremental  # 10 bytes shorter: padded, still a tail write
-    assert not query(shrink(3, "short")).incremental  # much shorter: whole value again
-    assert not query(shrink(1, "b" * 100)).incremental  # an edit in the first query: all of it again
-    assert query(lambda m: m.extend(turn(2, 10))).incremental
-    assert query(lambda m: None).incremental  # no change: just the header
-    client.append(session_key(app), b"}" + b"junk" * 1000)  # a length we did not write: the store refuses the tail
-    write = query(lambda m: m.extend(turn(3, 10)))
-    assert write.incremental and orjson.loads(client.get(session_key(app)))["version"] == sessions.version
-    client.delete(session_key(app))  # expired: the next save writes the whole value
-    query(lambda m: m.extend(turn(4, 10)))
-    assert decode(client.get(session_key(app)))["messages"] == app.conversation.messages
-    assert client.keys("agentwinter:upload:*") == []  # upload keys are renamed, never left behind
-
-
-def test_the_query_path_saves_only_the_new_bytes(env, fake_api, redis_server):
-    """Through run_query (repair and all), a follow-up query sends Redis its own messages, not the session."""
-    (env / "project" / "features.txt").write_text("a feature\n" * 2000)
-    fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"), fake.text("still 3"))
+def test_every_save_stores_the_whole_document_compactly(env, fake_api, redis_server):
+    """Whatever the edit, Redis holds exactly the document in memory, in about its own size."""
+    (env / "project" / "features.txt").write_text("a feature\n" * 3000)
+    fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("3 features"))
     app, agent = make_app(env)
-    sessions = tracker(app)
-    writes = []
-    record = sessions.encoder.saved
-    sessions.encoder.saved = lambda write: (writes.append(write), record(write))
-    run_query(app, agent, "how many features?")
-    run_query(app, agent, "and now?")
-    first, second = writes
-    assert not first.incremental and second.incremental
-    assert len(second.tail) < 2000 < first.length  # the new turn and the header, not the tool output again
-    assert decode(redis_server.client(1).get(session_key(app)))["messages"] == app.conversation.messages
+    client = redis_server.client(1)
+    for query in ("how many features?", "and now?", "once more"):
+        run_query(app, agent, query)
+        document = stored(redis_server, app)
+        assert document["messages"] == app.conversation.messages
+        assert document["version"] == tracker(app).state.version
+        size = client.strlen(session_key(app))
+        assert client.memory_usage(session_key(app)) <= 1.2 * size
+    assert client.keys("agentwinter:upload:*") == []  # upload keys are renamed, never left behind
 
 
 def test_redis_restored_from_an_older_snapshot_loses_no_turn(env, fake_api, redis_server):
@@ -352,13 +325,14 @@ def test_redis_restored_from_an_older_snapshot_loses_no_turn(env, fake_api, redi
     app, agent = make_app(env)
     run_query(app, agent, "one")
     client = redis_server.client(1)
-    key = session_key(app)
-    old_value, old_version = client.get(key), client.hget("agentwinter:sessions:versions", tracker(app).id)
+    key, meta = session_key(app), meta_key(tracker(app).state.id)
+    old_value, old_meta = client.get(key), client.hgetall(meta)
     run_query(app, agent, "two")
     run_query(app, agent, "three")
     client.set(key, old_value, ex=2700)  # what a restore from that snapshot puts back
-    client.hset("agentwinter:sessions:versions", tracker(app).id, old_version)
+    client.hset(meta, mapping=old_meta)
     run_query(app, agent, "four")
-    texts = [m["content"][0]["text"] for m in stored(redis_server, app)["messages"] if m["role"] == "user"]
+    assert "Redis holds an older version of session" in err(app)
+    texts = user_texts(stored(redis_server, app)["messages"])
     assert texts == ["one", "two", "three", "four"]
-    assert [m["content"][0]["text"] for m in fake_api.message_requests()[-1]["messages"][::2]] == texts
+    assert user_texts(fake_api.message_requests()[-1]["messages"]) == texts

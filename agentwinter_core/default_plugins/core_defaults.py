@@ -46,5 +46,6 @@ def help_text(app: App) -> str:
     )
     lines = ["Commands (type them at the prompt):", ""]
     lines += [f"- `!{c.name}{' ' + c.usage if c.usage else ''}` — {c.help}" for c in commands]
-    lines += ["- `exit`, `quit` or Ctrl-D — leave agentwinter"]
+    lines += ["- `exit`, `quit` or Ctrl-D — leave agentwinter", ""]
+    lines += [f"File edits by the agent: **{app.config.edits}** (`edits` in the config, `--edits ask|auto|off`)."]
     return "\n".join(lines)

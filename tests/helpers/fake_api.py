@@ -280,6 +280,7 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     status: int = 0
+    received: float = 0.0  # time.monotonic() when the request line arrived (the clock is shared by processes)
 
 
 class FakeAnthropic:
@@ -372,6 +373,11 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeAnthropic
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        # Without it every small write waits for the client's delayed ACK (Nagle): ~40 ms of fake latency.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, *args: Any) -> None:  # quiet test output
         pass
 
@@ -380,13 +386,14 @@ class _Handler(BaseHTTPRequestHandler):
             super().handle()
 
     def do_POST(self) -> None:
+        received = time.monotonic()
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             body = json.loads(raw or b"null")
         except ValueError:
             body = None
-        record = Recorded(self.path.split("?")[0], headers, body)
+        record = Recorded(self.path.split("?")[0], headers, body, received=received)
         self.fake.requests.append(record)
         record.status = self._answer(record)
 

@@ -70,7 +70,12 @@ def cache_aware(messages: list[Message], settings: Settings) -> Outcome:
     """Clear old tool results in one batch, only once the context passes ``trigger`` tokens and only if
     at least ``clear_at_least`` tokens come off: between batches every turn's prompt is the previous
     turn's plus new messages, so it is read from the cache (0.1x) instead of written again (1.25x)."""
-    if estimate_tokens(messages) <= settings.trigger or _open_tool_loop_with_thinking(messages):
+    chars, clearable = sizes(messages)
+    if tokens(chars) <= settings.trigger or _open_tool_loop_with_thinking(messages):
+        return Outcome(messages)
+    # Each cleared result saves at most a quarter of its characters: too little to clear means no clear,
+    # found without looking at every result again.
+    if (clearable - _recent_clearable(messages, settings.keep)) / 4 < settings.clear_at_least:
         return Outcome(messages)
     uses = tool_uses_by_id(messages)
     replacements: dict[Position, str] = {}
@@ -207,16 +212,68 @@ def tokens(chars: int) -> int:
 
 def estimate_tokens(messages: list[Message]) -> int:
     """Rough context size (about 4 characters a token), enough to decide when clearing pays."""
+    return tokens(sizes(messages)[0])
+
+
+def sizes(messages: list[Message]) -> tuple[int, int]:
+    """Characters of the history, and of its tool results not cleared yet.
+
+    Called on every query's whole history: the running totals of the last call are reused for the leading
+    messages that are still the very same objects (messages are replaced, never edited in place), so a
+    query costs what it added.
+    """
+    global _counted
+    seen, totals = _counted
+    totals = totals[: history.same_prefix(seen, messages) + 1]
+    for message in messages[len(totals) - 1 :]:
+        chars, clearable = totals[-1]
+        totals.append((chars + message_chars(message), clearable + clearable_chars(message)))
+    _counted = (tuple(messages), totals)
+    return totals[-1]
+
+
+# The messages sizes() saw last, and totals[i]: the sizes of the first i of them.
+_counted: tuple[tuple[Message, ...], list[tuple[int, int]]] = ((), [(0, 0)])
+
+
+def clearable_chars(message: Message) -> int:
+    """Characters of a message's tool results that cache_aware has not cleared yet."""
+    if message.get("role") != "user" or not isinstance(message.get("content"), list):
+        return 0
+    return sum(_clearable(block) for block in message["content"] if isinstance(block, dict))
+
+
+def _clearable(block: dict[str, Any]) -> int:
+    if block.get("type") != "tool_result" or content_text(block.get("content")).startswith(CLEARED):
+        return 0
+    return content_chars(block.get("content"))
+
+
+def _recent_clearable(messages: list[Message], keep: int) -> int:
+    """clearable_chars of the last ``keep`` tool results, which cache_aware never touches."""
     chars = 0
-    for message in messages:
-        for block in history.blocks(message):
-            kind = block.get("type")
-            if kind == "text":
-                chars += len(block.get("text", ""))
-            elif kind == "tool_result":
-                chars += content_chars(block.get("content"))
-            elif kind == "image":
-                chars += IMAGE_TOKENS * 4
-            else:  # tool_use, thinking and anything newer: their JSON is a fair measure
-                chars += len(json.dumps(block, ensure_ascii=False))
-    return tokens(chars)
+    for message in reversed(messages):
+        if message.get("role") != "user" or not isinstance(message.get("content"), list):
+            continue
+        for block in reversed(message["content"]):
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                if keep == 0:
+                    return chars
+                keep -= 1
+                chars += _clearable(block)
+    return chars
+
+
+def message_chars(message: Message) -> int:
+    chars = 0
+    for block in history.blocks(message):
+        kind = block.get("type")
+        if kind == "text":
+            chars += len(block.get("text", ""))
+        elif kind == "tool_result":
+            chars += content_chars(block.get("content"))
+        elif kind == "image":
+            chars += IMAGE_TOKENS * 4
+        else:  # tool_use, thinking and anything newer: their JSON is a fair measure
+            chars += len(json.dumps(block, ensure_ascii=False))
+    return chars

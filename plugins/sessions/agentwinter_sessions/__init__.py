@@ -1,7 +1,8 @@
 """agentwinter plugin ``sessions``: conversations kept in Redis across queries.
 
-Thin hook layer; the work is in ``session.py`` (per-run state), ``store.py`` (Redis, imported only
-when the first query is saved) and ``commands.py``.
+Thin hook layer; the work is in ``tracking.py`` (the run's current session, saved after each query),
+``switching.py`` (resume, name, fork), ``store.py`` (the store's interface) with ``redis_store.py`` (Redis,
+imported only when the first query is saved), and ``commands.py`` / ``cli.py`` (the REPL's and the shell's).
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ from agentwinter_core.state import App, CliOption, Command, QueryResult, UsageEr
 __version__ = "0.1.0"
 
 
+def run_settings(app: App):  # -> Settings; read once per run, checked at start-up
+    if "sessions.settings" not in app.plugin_state:
+        from agentwinter_sessions.settings import Settings
+
+        app.plugin_state["sessions.settings"] = Settings.load(app.config.section("sessions"), app.ui.warn)
+    return app.plugin_state["sessions.settings"]
+
+
 def tracker(app: App):  # -> Tracker; typed loosely to keep start-up imports small
-    from agentwinter_sessions.session import Tracker
+    from agentwinter_sessions.tracking import Tracker
 
     if "sessions" not in app.plugin_state:
-        app.plugin_state["sessions"] = Tracker(app)
+        app.plugin_state["sessions"] = Tracker(app, run_settings(app))
     return app.plugin_state["sessions"]
 
 
@@ -47,8 +56,11 @@ WARM_UP_DELAY = 2.0
 
 @hookimpl
 def startup(app: App) -> None:
+    run_settings(app)  # a Redis URL that cannot work stops the run here, in one line, before the first query
     if any(app.options.get(key) not in (None, False) for key in ("session", "resume", "cont", "fork", "fork_at")):
-        tracker(app).start(app.options)
+        from agentwinter_sessions import switching
+
+        switching.start(tracker(app), app.options)
         return
     from agentwinter_sessions.deferred import Deferred
 
@@ -58,8 +70,8 @@ def startup(app: App) -> None:
 def _load_modules() -> None:
     """Import what the first save needs, so it does not wait for redis-py's imports."""
     try:
-        import agentwinter_sessions.session
-        import agentwinter_sessions.store  # noqa: F401
+        import agentwinter_sessions.redis_store
+        import agentwinter_sessions.switching  # noqa: F401
     except Exception:  # a broken install: the first save meets it again and says so in one line
         pass
 
@@ -97,13 +109,11 @@ def on_command(app: App, name: str, args: str) -> str | None:
     if name not in ("new", "sessions", "cache", "name", "resume", "fork"):
         return None
     from agentwinter_sessions import commands
-    from agentwinter_sessions.errors import Offline
-    from agentwinter_sessions.settings import redact
-    from agentwinter_sessions.store import Unavailable
+    from agentwinter_sessions.failures import StoreError
 
     try:
-        return getattr(commands, name)(tracker(app), args)
-    except UsageError as exc:  # a mistake at the prompt: say so, the REPL goes on
+        return commands.COMMANDS[name](tracker(app), args)
+    except (UsageError, StoreError) as exc:  # a mistake at the prompt, or Redis: say so, the REPL goes on
         return f"⚠ {exc}"
-    except (Offline, *Unavailable):
-        return f"⚠ Redis at {redact(tracker(app).settings.redis_url)} is unreachable: try again when it is back"
+    except Exception as exc:  # a bug of ours: still our command, never "unknown command !sessions"
+        return f"⚠ !{name} failed: {type(exc).__name__}: {exc}"

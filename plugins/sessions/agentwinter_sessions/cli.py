@@ -16,7 +16,7 @@ Ref = Annotated[str, typer.Argument(help="A session id, an unambiguous id prefix
 
 def sessions_cli() -> typer.Typer:
     cli = typer.Typer(no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
-    for command in (list_, show, rm, export, import_, search, restore):
+    for command in (list_, show, rm, export, import_, search, restore, recover):
         cli.command(command.__name__.strip("_"))(friendly(command))
     return cli
 
@@ -29,14 +29,18 @@ def settings() -> Any:  # -> Settings, read once per process (its warnings shown
     return Settings.load(load_config().section("sessions"), lambda m: typer.echo(f"warning: {m}", err=True))
 
 
+OPENED: list[Any] = []  # the stores this process's command opened: what they set aside is said at the end
+
+
 class Context:
     """What every sub-command needs: settings, the store, the archive (None without the extra)."""
 
     def __init__(self) -> None:
-        from agentwinter_sessions.store import Store
+        from agentwinter_sessions.redis_store import RedisStore
 
         self.settings = settings()
-        self.store = Store(self.settings.redis_url)
+        self.store = RedisStore(self.settings.target, self.settings.ttl_seconds)
+        OPENED.append(self.store)
 
     @functools.cached_property
     def archive(self) -> Any:
@@ -56,34 +60,46 @@ class Context:
     def find(self, ref: str) -> str:
         from agentwinter_sessions import lifecycle
 
-        return lifecycle.find(self.store, self.archive, ref, self.settings.ttl_seconds)
+        return lifecycle.find(self.store, self.archive, ref)
 
     def document(self, ref: str) -> tuple[dict[str, Any], bytes]:
+        from agentwinter_core.state import UsageError
         from agentwinter_sessions import lifecycle
+        from agentwinter_sessions.failures import Corrupt
 
         session_id = self.find(ref)
-        raw = (self.store.load(session_id) or b"").rstrip()
-        return lifecycle.checked(raw), raw
+        try:
+            loaded = self.store.load(session_id)
+            raw = loaded[0].rstrip() if loaded is not None else b""
+            document = lifecycle.checked(raw) if loaded is not None else None
+        except (UsageError, Corrupt) as exc:
+            where = self.store.quarantine(session_id)
+            raise UsageError(f"session {session_id} could not be used ({exc}); kept as {where}") from None
+        if document is None:
+            raise UsageError(f"session {session_id} is gone from Redis (expired, evicted or flushed)")
+        return document, raw
 
 
 def friendly(command: Callable[..., None]) -> Callable[..., None]:
-    """Mistakes and outages end in one line on stderr and an exit code, never a traceback."""
+    """Mistakes, corrupt data and Redis failures end in one line on stderr and an exit code, never a traceback."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
         from agentwinter_core.state import UsageError
-        from agentwinter_sessions.settings import redact
-        from agentwinter_sessions.store import Unavailable
+        from agentwinter_sessions.failures import Corrupt, StoreError
 
         try:
             command(*args, **kwargs)
         except UsageError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        except Unavailable as exc:
-            url = redact(settings().redis_url)
-            typer.echo(f"error: Redis at {url} is unreachable ({type(exc).__name__})", err=True)
+        except (StoreError, Corrupt) as exc:
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+        finally:
+            for store in OPENED:
+                for notice in store.notices():
+                    typer.echo(f"warning: {notice}", err=True)
 
     return run
 
@@ -92,15 +108,23 @@ def list_(
     typer_ctx: typer.Context,
     all_dirs: Annotated[bool, typer.Option("--all", help="Sessions of every directory.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (0: all of them).")] = 100,
 ) -> None:
     """List active sessions (default: this directory's), newest first."""
     import orjson
 
     ctx = Context()
     here = str(((typer_ctx.find_root().obj or {}).get("project_dir") or Path.cwd()).resolve())
-    listing = ctx.store.listing(10_000, b"" if all_dirs else b'"cwd":' + orjson.dumps(here))
+    rows, more = [], 0
+    while limit == 0 or len(rows) < limit:  # pages of at most 500: a big listing never blocks Redis
+        want = 500 if limit == 0 else min(500, limit - len(rows))
+        page = ctx.store.listing(None if all_dirs else here, want, len(rows))
+        rows += page.rows
+        more = page.more
+        if not page.more or not page.rows:
+            break
     archived = ctx.archive.versions() if ctx.archive is not None else None
-    rows = [row_of(session_id, expiry, raw, listing.now, archived) for session_id, expiry, raw in listing.rows]
+    rows = [row_of(row, archived) for row in rows]
     if as_json:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
@@ -114,24 +138,25 @@ def list_(
         [[*([r["cwd"]] if all_dirs else []), *(str(r[c]) for c in columns)] for r in rows],
         [*(["directory"] if all_dirs else []), *columns],
     )
+    if more:
+        typer.echo(f"…and {more} more (--limit 0 lists all)")
 
 
-def row_of(session_id: str, expiry: int, raw: bytes, now: int, archived: dict[str, int] | None) -> dict[str, Any]:
-    import orjson
-
+def row_of(row: Any, archived: dict[str, int] | None) -> dict[str, Any]:
     from agentwinter_sessions.commands import duration
 
-    meta = orjson.loads(raw) if raw else {}
+    meta = row.summary
     return {
-        "id": session_id,
-        "name": meta.get("name", ""),
-        "cwd": meta.get("cwd", ""),
-        "messages": meta.get("messages", 0),
-        "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(float(meta.get("updated") or 0))),
-        "expires_in": duration(expiry - now),
-        "expires_at": expiry,
-        "archived": None if archived is None else session_id in archived,
-        "first_query": meta.get("first_query", ""),
+        "id": row.id,
+        "name": meta.name,
+        "cwd": meta.cwd,
+        "owner": meta.owner,
+        "messages": meta.messages,
+        "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.updated)),
+        "expires_in": duration(row.ttl),
+        "ttl_seconds": row.ttl,
+        "archived": None if archived is None else row.id in archived,
+        "first_query": meta.first_query,
     }
 
 
@@ -148,7 +173,8 @@ def show(ref: Ref) -> None:
 
     ctx = Context()
     document, raw = ctx.document(ref)
-    ttl = ctx.store.client.ttl(f"agentwinter:session:{document['id']}")
+    touched = ctx.store.touch(document["id"])  # looking at a session keeps it, like resuming does
+    ttl = ctx.settings.ttl_seconds if touched else 0
     archived = ctx.archive is not None and ctx.archive.versions().get(document["id"], 0) >= document["version"]
     typer.echo(
         f"{document['id']}  {document.get('name') or '-'}  {len(document['messages'])} messages, {len(raw):,} bytes, "
@@ -163,9 +189,8 @@ def rm(ref: Ref) -> None:
 
     ctx = Context()
     session_id = ctx.find(ref)
-    document, _ = ctx.document(session_id)
     kept = ctx.archive is not None and (lifecycle.archive_one(ctx.store, ctx.archive, session_id) or True)
-    ctx.store.remove(session_id, document.get("name", ""))
+    ctx.store.delete(session_id)
     typer.echo(f"removed {session_id}" + (" (an archived copy stays: sessions restore brings it back)" if kept else ""))
 
 
@@ -186,7 +211,10 @@ def export(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
         typer.echo(f"exported {document['id']} to {output}", err=True)
 
 
@@ -203,7 +231,7 @@ def import_(
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
     ctx = Context()
-    session_id, note = lifecycle.import_file(ctx.store, raw.strip(), ctx.settings.ttl_seconds, replace)
+    session_id, note = lifecycle.import_file(ctx.store, raw.strip(), replace)
     typer.echo(f"{note}: {session_id} (resume it with agentwinter --resume {session_id})")
 
 
@@ -220,7 +248,7 @@ def search(
     archive = ctx.needs_archive()
     lifecycle.sweep(ctx.store, archive, 10**9)  # every live session not archived at its version yet
     found = archive.search(text)
-    live = set(ctx.store.live([hit.id for hit in found]))
+    live = {hit.id for hit in found if ctx.store.load(hit.id) is not None}
     hits = [{**vars(hit), "live": hit.id in live} for hit in found]
     if as_json:
         typer.echo(orjson.dumps(hits, option=orjson.OPT_INDENT_2).decode())
@@ -242,5 +270,23 @@ def restore(ref: Ref) -> None:
         from agentwinter_core.state import UsageError
 
         raise UsageError(f"'{ref}' matches {len(ids)} archived sessions" + (": give more of the id" if ids else ""))
-    session_id = lifecycle.restore(ctx.store, archive, ids[0], ctx.settings.ttl_seconds)
+    session_id = lifecycle.restore(ctx.store, archive, ids[0])
     typer.echo(f"restored {session_id}: resume it with agentwinter --resume {session_id}")
+
+
+def recover() -> None:
+    """Upload the sessions kept in local files while Redis was unreachable."""
+    from agentwinter_sessions import spill
+    from agentwinter_sessions.failures import Corrupt
+
+    ctx = Context()
+    paths = spill.waiting(ctx.settings.spill_dir)
+    if not paths:
+        typer.echo("Nothing to recover: every session reached Redis.")
+    for path in paths:
+        try:
+            done = spill.recover(ctx.store, path)
+        except Corrupt as exc:
+            typer.echo(f"warning: {path} is not a session ({exc}); kept as {path.with_suffix('.corrupt')}", err=True)
+            continue
+        typer.echo(f"uploaded {done.id} from {path} ({done.note})")

@@ -1,49 +1,38 @@
-"""``!new``, ``!sessions`` and ``!cache``: markdown for the person at the prompt."""
+"""``!new``, ``!sessions``, ``!cache``, ``!name``, ``!resume``, ``!fork``: markdown for the person at the prompt."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-import orjson
-
-from agentwinter_sessions import lifecycle
-from agentwinter_sessions.errors import Offline
-from agentwinter_sessions.session import Tracker
-from agentwinter_sessions.settings import redact
+from agentwinter_sessions import switching
+from agentwinter_sessions.tracking import Tracker
 
 
 def new(tracker: Tracker, args: str = "") -> str:
-    old = tracker.id
-    tracker.archive_current()
-    tracker.reset()
-    if old is None:
-        return "A new session starts with your next query."
-    return f"A new session starts with your next query. The previous one, `{old}`, stays until it expires."
+    return switching.new(tracker)
 
 
 def sessions(tracker: Tracker, args: str = "") -> str:
-    try:
-        listing = tracker.call("listing", tracker.settings.list_limit)
-    except Offline:
-        return f"Redis at {redact(tracker.settings.redis_url)} is unreachable: no session list."
-    if not listing.rows:
+    page = tracker.store.listing(None, tracker.settings.list_limit)
+    if not page.rows:
         return "No active sessions."
-    archived = tracker.archived()
+    archived = tracker.archive.versions()
     lines = [
         "| | session | name | messages | first query | age | expires in | archived |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for session_id, expiry, raw in listing.rows:
-        meta = orjson.loads(raw) if raw else {}
-        mark = "▶" if session_id == tracker.id else ""
-        query = str(meta.get("first_query", "")).replace("|", "\\|")[:50]
-        age = duration(time.time() - float(meta.get("created") or time.time()))
+    for row in page.rows:
+        meta = row.summary
+        mark = "▶" if row.id == tracker.state.id else ""
+        query = meta.first_query.replace("|", "\\|")[:50]
+        age = duration(time.time() - meta.created) if meta.created else "?"
         lines.append(
-            f"| {mark} | `{session_id}` | {meta.get('name', '')} | {meta.get('messages', '?')} | {query} "
-            f"| {age} | {duration(expiry - listing.now)} | {archived_text(archived, session_id)} |"
+            f"| {mark} | `{row.id}` | {meta.name} | {meta.messages} | {query} "
+            f"| {age} | {duration(row.ttl)} | {archived_text(archived, row.id)} |"
         )
-    if listing.total > len(listing.rows):
-        lines.append(f"\n…and {listing.total - len(listing.rows)} older sessions.")
+    if page.more:
+        lines.append(f"\n…and {page.more} older sessions (`agentwinter sessions list --all` lists them).")
     return "\n".join(lines)
 
 
@@ -55,31 +44,31 @@ def archived_text(archived: dict[str, int] | None, session_id: str) -> str:
 
 def name(tracker: Tracker, args: str) -> str:
     if not args.strip():
-        return (
-            f"This session is named **{tracker.name}**." if tracker.name else "This session has no name: `!name NAME`."
-        )
-    return tracker.rename(args)
+        current = tracker.state.name
+        return f"This session is named **{current}**." if current else "This session has no name: `!name NAME`."
+    return switching.rename(tracker, args)
 
 
 def resume(tracker: Tracker, args: str) -> str:
-    tracker.open(lifecycle.find(tracker.store, tracker.archive, args, tracker.ttl))
-    return f"Your next query continues session `{tracker.id}`."
+    switching.open_session(tracker, switching.find(tracker, args))
+    return f"Your next query continues session `{tracker.state.id}`."
 
 
 def fork(tracker: Tracker, args: str) -> str:
     queries = args.strip()
     if queries and not queries.isdigit():
         return "⚠ `!fork` takes the number of queries to keep, e.g. `!fork 3`"
-    return tracker.fork(int(queries) if queries else None)
+    return switching.fork(tracker, int(queries) if queries else None)
 
 
 def cache(tracker: Tracker, args: str = "") -> str:
-    usage = tracker.usage
+    state = tracker.state
+    usage = state.usage
     read, written, uncached = (usage.cache_read_input_tokens, usage.cache_creation_input_tokens, usage.input_tokens)
     total = read + written + uncached
     billed = uncached + written * 1.25 + read * 0.1
     lines = [
-        f"**Prompt cache — session `{tracker.id or '(none yet)'}`**",
+        f"**Prompt cache — session `{state.id or '(none yet)'}`**",
         "",
         f"- cache read: {read:,} tokens · cache write: {written:,} tokens · uncached input: {uncached:,} tokens",
         f"- hit ratio: {read / total:.0%}" if total else "- hit ratio: no queries yet",
@@ -87,17 +76,31 @@ def cache(tracker: Tracker, args: str = "") -> str:
         if total
         else "- estimated saving: none yet",
     ]
+    from agentwinter_sessions.failures import StoreError
+
     try:
-        figures = tracker.call("figures", tracker.id or "")
-    except Offline:
-        return "\n".join([*lines, f"- store: Redis at {redact(tracker.settings.redis_url)} is unreachable"])
+        figures = tracker.store.figures(state.id or "")
+    except StoreError as exc:
+        return "\n".join([*lines, f"- store: {exc}"])
+    kind = figures["kind"]
+    place = (
+        "db 0 of a cluster: the `agentwinter:` key prefix keeps sessions apart"
+        if kind == "cluster"
+        else (f"db {figures['db']}" + (" (through Sentinel)" if kind == "sentinel" else ""))
+    )
     lines += [
         "",
-        f"**Store** — Redis {figures['redis_version']} at {redact(tracker.settings.redis_url)}",
+        f"**Store** — Redis {figures['redis_version']} at {tracker.settings.where}, {place}",
         "",
         f"- sessions: {figures['sessions']:,} · this session: {figures['bytes']:,} bytes "
         f"· round trip: {figures['latency_ms']:.2f} ms",
     ]
+    if state.unsaved:
+        lines.append(f"- ⚠ {state.unsaved} queries not saved yet: {state.problem}")
+    if figures["evicting"]:
+        lines.append(
+            f"- ⚠ maxmemory-policy {figures['evicting']}: Redis may evict sessions before they expire (set noeviction)"
+        )
     return "\n".join(lines)
 
 
@@ -108,3 +111,13 @@ def duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+COMMANDS: dict[str, Callable[[Tracker, str], str]] = {
+    "new": new,
+    "sessions": sessions,
+    "cache": cache,
+    "name": name,
+    "resume": resume,
+    "fork": fork,
+}

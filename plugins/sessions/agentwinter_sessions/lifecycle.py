@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,12 @@ import orjson
 from agentwinter_core import history
 from agentwinter_core.state import UsageError
 from agentwinter_sessions.archive import INSTALL_HINT
-from agentwinter_sessions.document import FORMAT, CorruptSession, Write, decode, first_query, new_id
+from agentwinter_sessions.document import FORMAT, decode, new_id, summary_of
+from agentwinter_sessions.failures import Corrupt
+from agentwinter_sessions.store import SessionStore
 
 MAX_NAME = 64
+ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
 def check_name(name: str) -> str:
@@ -48,7 +50,7 @@ def open_archive(directory: Path) -> Any:
     return Archive(directory)
 
 
-def find(store: Any, archive: Any, ref: str, ttl: int) -> str:
+def find(store: SessionStore, archive: Any, ref: str) -> str:
     """The live session ``ref`` names (an id, a name or an id prefix), restoring it from the archive
     when it has expired from Redis."""
     ref = ref.strip()
@@ -63,91 +65,77 @@ def find(store: Any, archive: Any, ref: str, ttl: int) -> str:
     if len(archived) > 1:
         raise UsageError(f"'{ref}' matches {len(archived)} archived sessions: give more of the id")
     if archived:
-        return restore(store, archive, archived[0], ttl)
+        return restore(store, archive, archived[0])
     hint = "" if archive is not None else f" (archived sessions are not searched: {INSTALL_HINT})"
+    if gone := store.vanished(ref):
+        raise UsageError(f"session {gone} is gone from Redis (expired, evicted or flushed){hint}")
     raise UsageError(f"no session matches '{ref}'{hint}")
 
 
-def restore(store: Any, archive: Any, session_id: str, ttl: int) -> str:
+def restore(store: SessionStore, archive: Any, session_id: str) -> str:
     """Put the latest archived version of a session back into Redis; its id."""
     raw = archive.latest(session_id)
     if raw is None:
         raise UsageError(f"no archived session {session_id}")
     document = checked(raw)
-    if store.live([session_id]):
+    if store.load(session_id) is not None:
         return session_id  # still (or again) in Redis: nothing to restore
-    put(store, document, raw, ttl)
+    put(store, document, raw)
     return session_id
 
 
-def put(store: Any, document: dict[str, Any], raw: bytes, ttl: int) -> None:
-    """Store a finished document as is (its bytes, its version)."""
-    write = Write.of(raw.rstrip(), int(document.get("version") or 1))
-    store.save(document["id"], "*", write, ttl, summary(document, write.length), document.get("cwd", ""))
+def put(store: SessionStore, document: dict[str, Any], raw: bytes) -> None:
+    """Store a finished document as is (its bytes, its version), whatever is stored under its id."""
+    raw = raw.rstrip()
+    store.save(document["id"], raw, int(document.get("version") or 1), None, summary_of(document, len(raw)))
     if document.get("name"):
-        store.name(document["id"], document["name"], "")
+        store.claim_name(document["id"], document["name"], "")
 
 
 def checked(raw: bytes) -> dict[str, Any]:
     """A stored or imported document the API will accept as is; UsageError saying what is wrong."""
     try:
         document = decode(raw, repair=False)  # an import is refused, not silently repaired
-    except CorruptSession as exc:
+    except Corrupt as exc:
         raise UsageError(f"not a session: {exc}") from exc
     if problems := history.problems(document["messages"]):
         raise UsageError(f"not a valid session history: {problems[0]}")
-    if not isinstance(document.get("id"), str) or not document["id"]:
-        raise UsageError("not a session: no id")
+    if not set(document["id"]) <= ID_CHARACTERS or len(document["id"]) > 128:
+        raise UsageError(f"not a session: the id {document['id'][:40]!r} has characters ids cannot have")
     return document
 
 
-def import_file(store: Any, raw: bytes, ttl: int, replace: bool) -> tuple[str, str]:
+def import_file(store: SessionStore, raw: bytes, replace: bool) -> tuple[str, str]:
     """Import an exported session: (id, what happened). A new id on collision unless ``replace``."""
     document = checked(raw)
     note = "imported"
-    if store.live([document["id"]]) and not replace:
+    if store.load(document["id"]) is not None and not replace:
         old = document["id"]
         document = {**document, "id": new_id(), "name": "", "version": 1}
         raw = orjson.dumps(document)
         note = f"imported as a new session ({old} exists; --replace overwrites it)"
-    elif document.get("name") and store.name(document["id"], document["name"], "") is not None:
+    elif document.get("name") and store.claim_name(document["id"], document["name"], "") is not None:
         document = {**document, "name": ""}
         raw = orjson.dumps(document)
         note = "imported without its name (another live session has it)"
-    put(store, document, raw, ttl)
+    put(store, document, raw)
     return document["id"], note
 
 
-def summary(document: dict[str, Any], size: int) -> bytes:
-    """The listing summary stored beside a session (what ``!sessions`` shows without loading it)."""
-    messages = document.get("messages", [])
-    return orjson.dumps(
-        {
-            "name": document.get("name", ""),
-            "messages": len(messages),
-            "first_query": first_query(messages),
-            "created": document.get("created", time.time()),
-            "updated": document.get("updated", time.time()),
-            "cwd": document.get("cwd", ""),
-            "bytes": size,
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )
-
-
-def archive_one(store: Any, archive: Any, session_id: str) -> bool:
+def archive_one(store: SessionStore, archive: Any, session_id: str) -> bool:
     """Archive the stored version of one session; False when there was nothing new to archive."""
-    raw = store.load(session_id)
-    if raw is None:
-        return False
     try:
+        loaded = store.load(session_id)
+        if loaded is None:
+            return False
+        raw = loaded[0]
         document = decode(raw)
-    except CorruptSession:
+    except Corrupt:
         return False  # quarantined when someone next opens it; nothing sensible to archive
     return archive.put(document, raw.rstrip())
 
 
-def sweep(store: Any, archive: Any, within: int) -> int:
+def sweep(store: SessionStore, archive: Any, within: int) -> int:
     """Archive every session that expires within ``within`` seconds and is not archived at its version."""
     archived = archive.versions()
     done = 0
@@ -162,10 +150,27 @@ def export_markdown(document: dict[str, Any]) -> str:
     lines = [f"# {document.get('name') or document['id']}", ""]
     lines += [f"- id: `{document['id']}`", f"- directory: `{document.get('cwd', '')}`"]
     lines += [f"- model: {document.get('model', '')}", f"- format: {document.get('format', FORMAT)}", ""]
+    lines += _edits_markdown(document)
     for message in document["messages"]:
         for block in history.blocks(message):
             lines += _markdown_block(message["role"], block)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _edits_markdown(document: dict[str, Any]) -> list[str]:
+    """The files each query changed, as the core records them in the metadata."""
+    metadata = document.get("metadata")
+    entries = metadata.get("edits") if isinstance(metadata, dict) else None
+    starts = history.query_starts(document["messages"])
+    lines = []
+    for entry in entries if isinstance(entries, list) else ():
+        query, files = (entry.get("query"), entry.get("files")) if isinstance(entry, dict) else (None, None)
+        if isinstance(query, int) and 0 <= query < len(starts) and isinstance(files, dict) and files:
+            texts = [b.get("text", "") for b in history.blocks(document["messages"][starts[query]]) if "text" in b]
+            asked = texts[-1] if texts else ""  # the query is the last text: a resume note may come first
+            names = ", ".join(f"`{name}`" for name in sorted(map(str, files)))
+            lines.append(f"- query {query + 1} ({_short(str(asked).strip(), 60)}): {names}")
+    return ["## Files the agent changed", "", *lines, ""] if lines else []
 
 
 def _markdown_block(role: str, block: dict[str, Any]) -> list[str]:

@@ -3,33 +3,31 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentwinter_core.config import data_dir, positive_int
-
-DEFAULT_URL = "redis://localhost:6379/1"
+from agentwinter_sessions.connect import DEFAULT_URL, Target, target
 
 
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str = DEFAULT_URL
+    target: Target = field(default_factory=lambda: target(DEFAULT_URL, {}))
     ttl_seconds: int = 45 * 60
     warn_messages: int = 30
     max_bytes: int = 16 * 1024 * 1024
     list_limit: int = 20
     archive_dir: Path = field(default_factory=lambda: data_dir() / "archive")
+    spill_dir: Path = field(default_factory=lambda: data_dir() / "unsaved")
     archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
     sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
 
     @classmethod
     def load(cls, table: dict[str, Any], warn: Any) -> Settings:
-        values: dict[str, Any] = {}
+        """The settings; ``connect.ConfigError`` (one line) when the Redis settings cannot work."""
         url = os.environ.get("AGENTWINTER_REDIS_URL") or table.get("redis_url")
-        if url:
-            values["redis_url"] = str(url)
+        values: dict[str, Any] = {"target": target(url if url is None else str(url), table)}
         if "ttl_minutes" in table:
             values["ttl_seconds"] = positive_int(table["ttl_minutes"], "sessions: ttl_minutes", 45, warn) * 60
         if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):
@@ -41,11 +39,11 @@ class Settings:
             values["archive_dir"] = Path(str(archive)).expanduser()
         return cls(**values)
 
+    @property
+    def where(self) -> str:
+        """The Redis, for messages (no password)."""
+        return self.target.shown
+
     def ttl_text(self) -> str:
         minutes, seconds = divmod(self.ttl_seconds, 60)
         return f"{minutes} min" if not seconds else f"{self.ttl_seconds} s"
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced: safe to print."""
-    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)

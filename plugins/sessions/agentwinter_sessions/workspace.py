@@ -79,17 +79,34 @@ def file_states(root: Path, paths: list[str]) -> dict[str, list[int] | None]:
     return states
 
 
-def changes(before: dict, project_dir: Path) -> Changes | None:
+def changes(before: dict, project_dir: Path, own: dict[str, str] | None = None) -> Changes | None:
+    """What changed since ``before``, leaving out the files still exactly as the agent's own edits left
+    them (``own``: path -> sha256, from ``own_edits``)."""
     root = Path(project_dir).resolve()
     if not isinstance(before, dict):
         return None
     if before.get("git") is True:
-        return _git_changes(before, root)
-    files = before.get("files")
-    if before.get("git") is not False or not isinstance(files, dict):
-        return None
-    changed = [rel for rel, was in files.items() if (path := _local(root, rel)) and _stat(root, path) != was]
-    return Changes(sorted(changed), None, None) if changed else None
+        found = _git_changes(before, root)
+    else:
+        files = before.get("files")
+        if before.get("git") is not False or not isinstance(files, dict):
+            return None
+        changed = [rel for rel, was in files.items() if (path := _local(root, rel)) and _stat(root, path) != was]
+        found = Changes(sorted(changed), None, None) if changed else None
+    if found is not None and own:
+        found.files = [rel for rel in found.files if own.get(rel) != _digest(root, rel)]
+    return found if found is None or found.files else None  # a commit of only the agent's edits: no news
+
+
+def own_edits(metadata: object) -> dict[str, str]:
+    """The sha256 the agent's last edit of each file left (the core records them in metadata["edits"])."""
+    entries = metadata.get("edits") if isinstance(metadata, dict) else None
+    own: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if isinstance(files, dict):
+            own.update({rel: sha for rel, sha in files.items() if isinstance(rel, str) and isinstance(sha, str)})
+    return own
 
 
 def _git_changes(before: dict, root: Path) -> Changes | None:

@@ -1,0 +1,401 @@
+"""``SessionStore`` on Redis: standalone, unix socket, TLS, Sentinel or Cluster, through one code path.
+
+Keys (db 1 by default; a cluster has only db 0, where the ``agentwinter:`` prefix is the isolation):
+- ``agentwinter:session:<id>``: the JSON document, readable with ``redis-cli GET``, with the sliding TTL;
+- ``agentwinter:meta:{agentwinter:session:<id>}``: hash of version, length and listing summary, same TTL.
+  Its hash tag is the document's own key name, so both live in one cluster slot and a compare-and-set
+  over the two is one script on one node, while the document keeps its plain, documented name;
+- ``agentwinter:upload:{…}:<token>`` (a value on its way in, renamed onto the document by the save
+  script, expires by itself) and ``agentwinter:quarantine:{…}:<time>`` (an unusable value set aside, 7 days);
+- ``agentwinter:index`` and ``agentwinter:dir:<digest of the directory>``: sorted sets, member id, score
+  the expiry time, so listing one directory costs O(its sessions); ``agentwinter:names``: name -> id.
+  Indexes expire a day after their last write and entries of vanished sessions are pruned when met.
+
+A query costs two round trips: ``touch`` before it, ``save`` after it (each one pipeline). Every save
+sends the whole value: simple, never padded, and it cannot append into a value changed behind our back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from typing import Any
+
+import orjson
+
+from agentwinter_sessions.connect import Target, client
+from agentwinter_sessions.failures import Corrupt, translated
+from agentwinter_sessions.store import Page, Row, Summary
+
+PREFIX = "agentwinter:session:"
+INDEX = "agentwinter:index"
+NAMES = "agentwinter:names"
+INDEX_SECONDS = 24 * 3600  # an index outlives its newest session by at least this much
+INDEX_REFRESH = 60.0  # seconds: how stale a session's index score (its expiry time) may get
+QUARANTINE_SECONDS = 7 * 24 * 3600
+CANDIDATES = 500  # sessions read per round trip when listing
+
+# KEYS: document, meta, upload. ARGV: expected version ('' = any), version, summary, length.
+# Writes unless another writer stored a different version of a document that still exists.
+SAVE = """
+local current = redis.call('HGET', KEYS[2], 'version')
+if ARGV[1] ~= '' and current and current ~= ARGV[1] and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DEL', KEYS[3])
+  return current
+end
+redis.call('RENAME', KEYS[3], KEYS[1])
+redis.call('HSET', KEYS[2], 'version', ARGV[2], 'summary', ARGV[3], 'length', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+return false
+"""
+
+# KEYS: names. ARGV: name, the owner we saw ('' = none), id, old name. Sets the name only if its owner
+# is still the one we saw; answers the owner otherwise.
+NAME = """
+local owner = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if owner ~= ARGV[2] then return owner end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4]) == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[4]) end
+return false
+"""
+
+# KEYS: names. ARGV: name, id. Frees the name if it is still this session's.
+UNNAME = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
+def document_key(session_id: str) -> str:
+    return PREFIX + session_id
+
+
+def meta_key(session_id: str) -> str:
+    return f"agentwinter:meta:{{{PREFIX}{session_id}}}"
+
+
+def quarantine_key(key: str, what: str) -> str:
+    """Where a value of ``key`` is set aside: in the same cluster slot, under a name never used before."""
+    tag = key[key.index("{") + 1 : key.index("}")] if "{" in key else key
+    return f"agentwinter:quarantine:{{{tag}}}:{what}:{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def directory_key(directory: str) -> str:
+    return "agentwinter:dir:" + hashlib.sha256(directory.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _where(store: RedisStore) -> str:
+    return store.target.shown
+
+
+class RedisStore:
+    def __init__(self, target: Target, ttl: int) -> None:
+        self.target = target
+        self.ttl = ttl
+        self._client: Any = None
+        self._token = secrets.token_hex(4)  # this process's upload key
+        self._notices: list[str] = []
+        # What this process last wrote into the indexes: they order by expiry, which a minute does not change
+        # much, so most saves skip the four index commands (and half the Redis time of a save).
+        self._indexed: dict[str, tuple[str, str, float]] = {}  # id -> (directory, name, next refresh)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:  # a cluster client connects as it is made: inside the translated call
+            self._client = client(self.target)
+        return self._client
+
+    # ---- one session --------------------------------------------------------------------------------
+    @translated(_where)
+    def load(self, session_id: str) -> tuple[bytes, int] | None:
+        raw, version = self._run(
+            lambda pipe: [pipe.get(document_key(session_id)), pipe.hget(meta_key(session_id), "version")],
+            keys=(document_key(session_id), meta_key(session_id)),
+        )
+        return None if raw is None else (raw, self._version(version, session_id))
+
+    @translated(_where)
+    def save(self, session_id: str, raw: bytes, version: int, expected: int | None, summary: Summary) -> bool:
+        upload = f"agentwinter:upload:{{{PREFIX}{session_id}}}:{self._token}"
+        keys = (document_key(session_id), meta_key(session_id), upload)
+        meta = orjson.dumps(summary.__dict__)
+
+        now = time.time()
+        last = self._indexed.get(session_id)
+        index = last is None or last[:2] != (summary.cwd, summary.name) or now >= last[2]
+
+        def commands(pipe: Any) -> None:
+            pipe.set(upload, raw, ex=self.ttl)  # big values never pass through Lua (3x a SET's time)
+            pipe.execute_command("EVAL", SAVE, 3, *keys, "" if expected is None else expected, version, meta, len(raw))
+            if index:
+                self._index(pipe, session_id, summary, now)
+
+        saved = self._run(commands, keys=(*keys[:2], INDEX, directory_key(summary.cwd), NAMES))[1] is None
+        if index:
+            self._indexed[session_id] = (summary.cwd, summary.name, now + INDEX_REFRESH)
+        return saved
+
+    @translated(_where)
+    def touch(self, session_id: str) -> tuple[int, int] | None:
+        document, meta = document_key(session_id), meta_key(session_id)
+        alive, _, version, length = self._run(
+            lambda pipe: [
+                pipe.expire(document, self.ttl),
+                pipe.expire(meta, self.ttl),
+                pipe.hget(meta, "version"),
+                pipe.strlen(document),
+            ],
+            keys=(document, meta),
+        )
+        if not alive:
+            self._indexed.pop(session_id, None)  # gone, and maybe pruned: the next save indexes it again
+            return None
+        return self._version(version, session_id), int(length)
+
+    @translated(_where)
+    def delete(self, session_id: str) -> bool:
+        self._indexed.pop(session_id, None)
+        summary = self._summary(session_id)
+
+        def commands(pipe: Any) -> None:
+            pipe.delete(document_key(session_id))  # one key a DEL: a cluster pipeline takes no more
+            pipe.delete(meta_key(session_id))
+            self._unindexed(pipe, [session_id], summary.cwd)
+
+        removed = self._run(commands, keys=(INDEX, directory_key(summary.cwd)))[0]
+        if summary.name:
+            self.client.eval(UNNAME, 1, NAMES, summary.name, session_id)
+        return bool(removed)
+
+    @translated(_where)
+    def quarantine(self, session_id: str) -> str:
+        self._indexed.pop(session_id, None)
+        summary = self._summary(session_id)
+        target = quarantine_key(document_key(session_id), "session")
+
+        def commands(pipe: Any) -> None:
+            pipe.execute_command("RENAME", document_key(session_id), target)  # one slot: the hash tag
+            pipe.expire(target, QUARANTINE_SECONDS)
+            pipe.delete(meta_key(session_id))
+            self._unindexed(pipe, [session_id], summary.cwd)
+
+        self._run(commands)
+        return target
+
+    # ---- finding sessions -----------------------------------------------------------------------------
+    @translated(_where)
+    def listing(self, directory: str | None, limit: int, offset: int = 0) -> Page:
+        key = INDEX if directory is None else directory_key(directory)
+        rows: list[Row] = []
+        start, total = offset, None
+        while len(rows) < limit:
+            span = (start, start + min(limit - len(rows), CANDIDATES) - 1)
+            found, total = self._run(lambda pipe, s=span: [pipe.zrevrange(key, *s), pipe.zcard(key)], keys=(key,))
+            if not found:
+                break
+            page = self._rows([i.decode() for i in found], directory)
+            rows += page
+            start += len(page)  # the gone ones were pruned: what follows moved up
+            total -= len(found) - len(page)
+        if total is None:
+            (total,) = self._run(lambda pipe: [pipe.zcard(key)], keys=(key,))
+        return Page(rows, max(0, int(total) - start))
+
+    def _rows(self, ids: list[str], directory: str | None) -> list[Row]:
+        """The rows of ``ids`` that still exist; the others are pruned from the indexes."""
+
+        def commands(pipe: Any) -> None:
+            for session_id in ids:
+                pipe.hget(meta_key(session_id), "summary")
+                pipe.ttl(document_key(session_id))
+
+        replies = self._run(commands, keys=tuple(meta_key(i) for i in ids))
+        rows, gone = [], []
+        for session_id, raw, ttl in zip(ids, replies[::2], replies[1::2], strict=True):
+            if ttl < 0 and ttl != -1:  # -2: gone (-1, no TTL: set by hand; listed all the same)
+                gone.append(session_id)
+                continue
+            rows.append(Row(session_id, max(ttl, 0), _summary(raw)))
+        if gone:
+            self._run(lambda pipe: self._unindexed(pipe, gone, directory))
+        return rows
+
+    @translated(_where)
+    def resolve(self, ref: str) -> list[str]:
+        named = self.named(ref)
+        if named is not None:
+            return [named]
+        if self.client.exists(document_key(ref)):
+            return [ref]
+        self._run(lambda pipe: [pipe.zcard(INDEX)], keys=(INDEX,))  # an index of the wrong type is set aside
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", ref) + "*"
+        candidates = [member.decode() for member, _ in self.client.zscan_iter(INDEX, match=pattern, count=1000)]
+        return self._live(candidates[:20])[:10]
+
+    @translated(_where)
+    def named(self, name: str) -> str | None:
+        owner = self._owner(name)
+        return owner if owner and self._live([owner]) else None
+
+    @translated(_where)
+    def vanished(self, ref: str) -> str | None:
+        owner = self._owner(ref)
+        session_id = owner or ref
+        if (not owner and self.client.zscore(INDEX, ref) is None) or self._live([session_id]):
+            return None
+        if owner:
+            self.client.eval(UNNAME, 1, NAMES, ref, session_id)
+        self._run(lambda pipe: self._unindexed(pipe, [session_id], None))
+        return session_id
+
+    @translated(_where)
+    def claim_name(self, session_id: str, name: str, old: str) -> str | None:
+        for _ in range(3):  # another process may claim or free it between our two steps
+            owner = self._owner(name) if name else ""
+            if owner and owner != session_id and self._live([owner]):
+                return owner
+            if not name:
+                if old:
+                    self.client.eval(UNNAME, 1, NAMES, old, session_id)
+                return None
+            if self.client.eval(NAME, 1, NAMES, name, owner, session_id, old) is None:
+                self.client.expire(NAMES, max(2 * self.ttl, INDEX_SECONDS))
+                return None
+        return owner or None
+
+    @translated(_where)
+    def expiring(self, within: int) -> list[tuple[str, int]]:
+        soon = time.time() + within
+        (found,) = self._run(lambda pipe: [pipe.zrangebyscore(INDEX, "-inf", soon, 0, CANDIDATES)], keys=(INDEX,))
+        ids = [i.decode() for i in found]
+
+        def commands(pipe: Any) -> None:
+            for session_id in ids:
+                pipe.ttl(document_key(session_id))
+                pipe.hget(meta_key(session_id), "version")
+
+        replies = self._run(commands) if ids else []
+        gone = [i for i, ttl in zip(ids, replies[::2], strict=True) if ttl == -2]
+        if gone:
+            self._run(lambda pipe: self._unindexed(pipe, gone, None))
+        pairs = zip(ids, replies[::2], replies[1::2], strict=True)
+        return [(i, int(version)) for i, ttl, version in pairs if 0 <= ttl <= within and (version or b"").isdigit()]
+
+    # ---- the server ---------------------------------------------------------------------------------------
+    @translated(_where)
+    def evicting(self) -> str | None:
+        memory = self._info("memory")
+        policy = str(memory.get("maxmemory_policy", "noeviction"))
+        return policy if policy != "noeviction" and int(memory.get("maxmemory", 0) or 0) > 0 else None
+
+    @translated(_where)
+    def figures(self, session_id: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        self.client.ping()
+        latency = time.perf_counter() - started
+        size, count = self._run(lambda pipe: [pipe.strlen(document_key(session_id)), pipe.zcard(INDEX)])
+        server = self._info("server")
+        return {
+            "bytes": size,
+            "sessions": count,
+            "redis_version": server.get("valkey_version") or server.get("redis_version", "?"),
+            "kind": self.target.kind,
+            "db": self.target.db,
+            "evicting": self.evicting(),
+            "latency_ms": latency * 1000,
+        }
+
+    # ---- helpers ------------------------------------------------------------------------------------------
+    def _run(self, commands: Any, keys: tuple[str, ...] = ()) -> list[Any]:
+        """One round trip (one pipeline, or one per node on a cluster); raises the first error reply.
+        Of ``keys`` (those the commands use), one holding the wrong kind of value is set aside and the
+        commands run once more; the document itself is Corrupt."""
+        for attempt in range(2):
+            with self.client.pipeline(transaction=False) as pipe:
+                commands(pipe)
+                replies = pipe.execute(raise_on_error=False)
+            errors = [reply for reply in replies if isinstance(reply, Exception)]
+            if not errors:
+                return replies
+            if attempt or not keys or not str(errors[0]).startswith("WRONGTYPE"):
+                raise errors[0]
+            self._set_aside_mistyped(keys)
+        raise AssertionError("unreachable")
+
+    def _set_aside_mistyped(self, keys: tuple[str, ...]) -> None:
+        kinds = self._run(lambda pipe: [pipe.type(key) for key in keys])
+        for key, kind in zip(keys, (k.decode() for k in kinds), strict=True):
+            expected = _kind_of(key)
+            if kind in (expected, "none"):
+                continue
+            if key.startswith(PREFIX):
+                raise Corrupt(f"a {kind} where the JSON document belongs")
+            self._set_aside(key, f"held a {kind}, not a {expected}")
+
+    def _set_aside(self, key: str, why: str) -> None:
+        """Move a companion or index key we cannot use to a quarantine key in its own slot, and say so."""
+        target = quarantine_key(key, key.split(":")[1])
+        self._run(lambda pipe: [pipe.execute_command("RENAME", key, target), pipe.expire(target, QUARANTINE_SECONDS)])
+        self._notices.append(f"{key} {why}: kept as {target}")
+
+    def _version(self, raw: bytes | None, session_id: str) -> int:
+        """A stored version; a meta hash whose version is no number is set aside (the next save rewrites it)."""
+        if raw is None or raw.isdigit():
+            return int(raw or 0)
+        self._set_aside(meta_key(session_id), f"held the version {raw[:20]!r}, not a number")
+        return 0
+
+    def notices(self) -> list[str]:
+        notes, self._notices = self._notices, []
+        return notes
+
+    def _index(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
+        keep = max(2 * self.ttl, INDEX_SECONDS)
+        for key in (INDEX, directory_key(summary.cwd)):
+            pipe.zadd(key, {session_id: now + self.ttl})
+            pipe.expire(key, keep)
+        if summary.name:
+            pipe.expire(NAMES, keep)
+
+    def _unindexed(self, pipe: Any, ids: list[str], directory: str | None) -> None:
+        pipe.zrem(INDEX, *ids)
+        if directory is not None:
+            pipe.zrem(directory_key(directory), *ids)
+
+    def _summary(self, session_id: str) -> Summary:
+        return _summary(
+            self._run(lambda pipe: [pipe.hget(meta_key(session_id), "summary")], keys=(meta_key(session_id),))[0]
+        )
+
+    def _owner(self, name: str) -> str:
+        """The id the names index gives ``name`` ('' for none)."""
+        (owner,) = self._run(lambda pipe: [pipe.hget(NAMES, name)], keys=(NAMES,))
+        return owner.decode() if owner else ""
+
+    def _live(self, ids: list[str]) -> list[str]:
+        if not ids:
+            return []
+        alive = self._run(lambda pipe: [pipe.exists(document_key(i)) for i in ids])
+        return [i for i, found in zip(ids, alive, strict=True) if found]
+
+    def _info(self, section: str) -> dict[str, Any]:
+        info = self.client.info(section)
+        if info and all(isinstance(value, dict) for value in info.values()):  # a cluster: one dict per node
+            info = next(iter(info.values()))
+        return info
+
+
+def _kind_of(key: str) -> str:
+    """The kind of value the product keeps under ``key``."""
+    if key.startswith(PREFIX):
+        return "string"
+    return "zset" if key == INDEX or key.startswith("agentwinter:dir:") else "hash"
+
+
+def _summary(raw: bytes | None) -> Summary:
+    try:
+        return Summary.of(orjson.loads(raw)) if raw else Summary()
+    except orjson.JSONDecodeError:
+        return Summary()
