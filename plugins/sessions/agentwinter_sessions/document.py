@@ -51,25 +51,13 @@ class Encoder:
     def _parts(self, messages: list[Message]) -> list[bytes]:
         # Histories mostly grow at the end: keep the parts whose messages are all unchanged, encode the rest
         # as one run (one call of the dump hook, however many messages the query added).
-        same = common_prefix(self._messages, messages)
+        same = history.same_prefix(self._messages, messages)
         kept = self._parts_of[: bisect.bisect_right(self._parts_of, same, key=operator.itemgetter(0))]
         start = kept[-1][0] if kept else 0
         if start < len(messages):
             kept.append((len(messages), self.dump(messages[start:]).strip()[1:-1]))  # the array without [ ]
         self._messages, self._parts_of = list(messages), kept
         return [part for _, part in kept]
-
-
-def common_prefix(mine: list[Any], theirs: list[Any]) -> int:
-    """How many leading items are the very same objects."""
-    if all(map(operator.is_, mine, theirs)):  # map stops at the shorter list; the usual case, at C speed
-        return min(len(mine), len(theirs))
-    count = 0
-    for a, b in zip(mine, theirs, strict=False):
-        if a is not b:
-            break
-        count += 1
-    return count
 
 
 def decode(raw: bytes, repair: bool = True) -> dict[str, Any]:
