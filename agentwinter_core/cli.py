@@ -34,12 +34,16 @@ def run(pm: PluginManager, query: str | None, **options: object) -> int:
         return 2
     try:
         if query is not None:
-            return 1 if run_query(app, agent, query).error else 0
+            try:
+                run_query(app, agent, query)
+            except KeyboardInterrupt:
+                return 130
+            return 1 if app.failed_queries else 0
         if app.interactive:
             run_interactive(app, agent)
-        else:
-            run_lines(app, agent, piped_lines())
-        return 0
+            return 0
+        run_lines(app, agent, piped_lines())
+        return 1 if app.failed_queries else 0  # a script must learn that a query failed
     finally:
         pm.hook.shutdown(app=app)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TOKENS = 32000  # streamed, so large values are fine
+DEFAULT_STREAM_IDLE_TIMEOUT = 60.0  # seconds without a byte from the API before an answer is cancelled
 EDIT_MODES = ("ask", "auto", "off")  # may the agent change files: after a yes at the terminal, always, never
 
 
@@ -37,6 +38,7 @@ class Config:
     model: str = DEFAULT_MODEL
     max_tokens: int = DEFAULT_MAX_TOKENS
     allow_shell: bool = False
+    stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
     edits: str | None = None  # one of EDIT_MODES; None: the default for the run (see edit_tools.edit_mode)
     tables: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # one-line warnings to show at start
@@ -53,17 +55,12 @@ def load_config(path: Path | None = None, **flags: Any) -> Config:
     config = Config()
     tables = _read_toml(path, config.problems)
     config.tables = tables
-    core = tables.get("agentwinter", {}) if isinstance(tables.get("agentwinter"), dict) else {}
-    config.model = str(core.get("model", config.model))
-    config.max_tokens = positive_int(
-        core.get("max_tokens", config.max_tokens), "max_tokens", DEFAULT_MAX_TOKENS, config.problems.append
-    )
-    config.allow_shell = bool(core.get("allow_shell", config.allow_shell))
-    if "edits" in core:
-        if core["edits"] in EDIT_MODES:
-            config.edits = core["edits"]
-        else:
-            config.problems.append(f'edits must be "ask", "auto" or "off", not {core["edits"]!r}; using the default')
+    core = tables.get("agentwinter", {})
+    if not isinstance(core, dict):
+        config.problems.append(f"config file {path}: [agentwinter] must be a table; ignored")
+        core = {}
+    for key, value in list(core.items()):
+        _set_checked(config, key, value, path)
     if env_model := os.environ.get("AGENTWINTER_MODEL"):
         config.model = env_model
     for name, value in flags.items():
@@ -72,15 +69,54 @@ def load_config(path: Path | None = None, **flags: Any) -> Config:
     return config
 
 
+# The [agentwinter] keys: what each must be, as a check and the words for the warning.
+CORE_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "model": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty string"),
+    "max_tokens": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive whole number"),
+    "allow_shell": (lambda v: isinstance(v, bool), "true or false (without quotes)"),
+    "stream_idle_timeout": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 3600,
+        "a number of seconds between 0 and 3600",
+    ),
+    "edits": (lambda v: v in EDIT_MODES, '"ask", "auto" or "off"'),
+    # read where it is used (checkpoints.py), checked here with the rest
+    "checkpoint_max_bytes": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+        "a positive whole number",
+    ),
+}
+
+
+def _set_checked(config: Config, key: str, value: Any, path: Path) -> None:
+    """Take a config-file value only when it has the right type: never coerced ("false" is not false)."""
+    if key not in CORE_KEYS:
+        config.problems.append(f"config file {path}: unknown key [agentwinter] {key} ignored")
+        return
+    check, expected = CORE_KEYS[key]
+    if not check(value):
+        default = getattr(Config(), key, None)
+        using = "the default" if default is None else repr(default)
+        config.problems.append(
+            f"config file {path}: [agentwinter] {key} must be {expected}, not {value!r}; using {using}"
+        )
+        del config.tables["agentwinter"][key]  # nobody reads a refused value
+    elif hasattr(config, key):
+        setattr(config, key, float(value) if key == "stream_idle_timeout" else value)
+
+
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except UnicodeDecodeError:
+        problems.append(f"config file {path} ignored: it is not UTF-8 text")
+    except OSError as exc:
+        problems.append(f"config file {path} ignored: {exc.strerror or exc}")
+    except tomllib.TOMLDecodeError as exc:
         problems.append(f"config file {path} ignored: {exc}")
-        return {}
+    return {}
 
 
 def positive_int(value: Any, name: str, default: int, warn: Callable[[str], None]) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 import pluggy
 
 from agentwinter_core import PROJECT_NAME, __version__, hookspecs
+from agentwinter_core.redact import redact
 from agentwinter_core.state import UsageError
 
 DISABLE_ENV = "AGENTWINTER_DISABLE_PLUGINS"
@@ -34,7 +35,7 @@ Warn = Callable[[str], None]
 
 
 def _stderr_warning(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {redact(message)}", file=sys.stderr)
 
 
 @dataclass

@@ -42,6 +42,7 @@ def run_query(app: App, agent: Agent, query: str) -> QueryResult:
         interrupted=outcome.interrupted,
         changed=conversation.messages != before,
     )
+    app.failed_queries += bool(result.error or result.interrupted)
     _report(app, result)
     app.pm.hook.after_response(app=app, result=result)
     return result

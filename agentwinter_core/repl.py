@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from agentwinter_core import preload
 from agentwinter_core.agent import Agent
@@ -21,10 +22,14 @@ def handle_line(app: App, agent: Agent, line: str) -> bool:
         return True
     if text.lower() in EXIT_WORDS:
         return False
-    if text.startswith("!"):
-        run_command(app, text)
-    else:
-        run_query(app, agent, text)
+    try:
+        if text.startswith("!"):
+            run_command(app, text)
+        else:
+            run_query(app, agent, text)
+    except KeyboardInterrupt:  # a second Ctrl-C, after the first cancelled the query: never the process
+        app.failed_queries += not text.startswith("!")
+        app.ui.warn("interrupted")
     return True
 
 
@@ -38,18 +43,15 @@ def run_lines(app: App, agent: Agent, lines: Iterable[str]) -> None:
 
 def run_interactive(app: App, agent: Agent) -> None:
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory
     from prompt_toolkit.key_binding import KeyBindings
 
-    history_file = data_dir() / "history"
-    history_file.parent.mkdir(parents=True, exist_ok=True)
     keys = KeyBindings()
 
     @keys.add("escape", "enter")  # Alt-Enter (or Esc then Enter) inserts a newline
     def _newline(event):  # type: ignore[no-untyped-def]
         event.current_buffer.insert_text("\n")
 
-    session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)), key_bindings=keys)
+    session: PromptSession[str] = PromptSession(history=prompt_history(app), key_bindings=keys)
     app.ui.info("agentwinter — ask about this project. !help for commands, Alt-Enter for a new line, Ctrl-D to leave.")
     preload.start()  # the SDK loads while the person types
     while True:
@@ -61,6 +63,23 @@ def run_interactive(app: App, agent: Agent) -> None:
             return
         if not handle_line(app, agent, line):
             return
+
+
+def prompt_history(app: App) -> Any:
+    """The REPL's history file; in memory, after one line saying why, when the file cannot be used."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    path = data_dir() / "history"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab"):  # fails now, not at every line, if it is a directory or not writable
+            pass
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        app.ui.warn(f"history file {path} cannot be used ({exc.strerror or exc}); history is kept in memory")
+        return InMemoryHistory()
+    return FileHistory(str(path))
 
 
 def piped_lines() -> Iterable[str]:

@@ -75,6 +75,7 @@ class App:
     options: dict[str, Any] = field(default_factory=dict)
     # Per-run scratch space of plugins, keyed by plugin name; never persisted.
     plugin_state: dict[str, Any] = field(default_factory=dict)
+    failed_queries: int = 0  # queries that ended in an error or were cancelled: a piped run exits 1
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
+from agentwinter_core.redact import redact
+
 CANCEL_KEY = "Ctrl-C"
 
 
@@ -40,12 +42,13 @@ class UI:
     def info(self, message: str) -> None:
         self._line(self.status_console, message, "dim" if self.interactive else "")
 
+    # Warnings and errors often quote URLs and exception text: secrets are masked in them, whoever wrote them.
     def warn(self, message: str) -> None:
         # one marker: "warning:" already says it, so a plugin's own ⚠ goes
-        self._line(self.err, f"warning: {message.removeprefix('⚠').lstrip()}", "yellow")
+        self._line(self.err, f"warning: {redact(message.removeprefix('⚠').lstrip())}", "yellow")
 
     def error(self, message: str) -> None:
-        self._line(self.err, f"error: {message}", "bold red")
+        self._line(self.err, f"error: {redact(message)}", "bold red")
 
     def _line(self, console: Console, message: str, style: str) -> None:
         if self._styled[id(console)]:

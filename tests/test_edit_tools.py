@@ -217,7 +217,9 @@ def test_the_config_setting_is_checked(tmp_path):
     assert load_config(good).edits == "auto" and load_config(good).problems == []
     config = load_config(bad)
     assert config.edits is None
-    assert config.problems == ['edits must be "ask", "auto" or "off", not \'yes\'; using the default']
+    assert config.problems == [
+        f'config file {bad}: [agentwinter] edits must be "ask", "auto" or "off", not \'yes\'; using the default'
+    ]
 
 
 def test_help_lists_undo(make_app):

@@ -7,6 +7,7 @@ every request, and answers from replies scripted per test.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -36,6 +37,24 @@ class Reply:
     error_message: str = ""
     stream_error: bool = False  # an `event: error` after the first delta
     cut_tool_input: bool = False  # max_tokens in the middle of a tool_use's JSON
+    fault: str = ""  # one of FAULTS: a broken stream, a cut connection or a stall
+    stall: float = 0.0  # seconds a stall lasts (the fake's stop() ends it early)
+
+
+# What can go wrong with a streamed answer, beyond HTTP errors and error events:
+FAULTS = {
+    "stall_headers": "no response at all for `stall` seconds",
+    "stall": "the stream stops sending for `stall` seconds after the first delta, then goes on",
+    "cut": "the connection is closed after the first delta",
+    "no_stop": "every event but message_stop",
+    "bad_json": "an event whose data is not JSON",
+    "not_utf8": "an event whose data is not UTF-8",
+    "no_message_start": "content events without a message_start",
+    "bad_index": "a delta for a content block that was never started",
+    "wrong_shape": "a delta that is a string instead of an object",
+    "html": "200 OK with an HTML page instead of an event stream",
+    "bad_tool_json": "a tool_use whose streamed input is not JSON",
+}
 
 
 def text(answer: str, delay: float = 0.0) -> Reply:
@@ -110,6 +129,14 @@ def error(status: int, error_type: str, message: str = "") -> Reply:
 
 def stream_error(after_text: str = "partial") -> Reply:
     return Reply([{"type": "text", "text": after_text}], stream_error=True)
+
+
+def faulty(kind: str, stall: float = 0.0) -> Reply:
+    """A reply broken in the way FAULTS[kind] says (a tool_use for bad_tool_json, else text)."""
+    assert kind in FAULTS, f"unknown fault {kind!r}"
+    if kind == "bad_tool_json":
+        return replace(tool_use("read_file", {"path": "app.py"}), fault=kind)
+    return Reply([{"type": "text", "text": "a partial answer that goes on"}], fault=kind, stall=stall)
 
 
 # ---- validation like the real API ----------------------------------------------------------------
@@ -262,6 +289,8 @@ class FakeAnthropic:
         self.violations: list[str] = []
         self.replies: list[Reply | Callable[[dict[str, Any]], Reply]] = []
         self.failure: Reply | None = None
+        self.api_key = API_KEY
+        self.released = threading.Event()  # set by stop(): ends every stall at once
         self.cache_min_tokens = 1024
         self._cache: list[tuple[float, list[bytes]]] = []
         self._lock = threading.Lock()
@@ -287,7 +316,7 @@ class FakeAnthropic:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def env(self) -> dict[str, str]:
-        return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": API_KEY}
+        return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": self.api_key}
 
     def start(self) -> FakeAnthropic:
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -298,6 +327,7 @@ class FakeAnthropic:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -351,6 +381,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet test output
         pass
 
+    def handle(self) -> None:
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # a client that gave up is no error
+            super().handle()
+
     def do_POST(self) -> None:
         received = time.monotonic()
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -366,7 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, record: Recorded) -> int:
         headers, body = record.headers, record.body
         key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
-        if key != API_KEY:
+        if key != self.fake.api_key:
             return self._error(401, "authentication_error", "invalid x-api-key")
         if "anthropic-version" not in headers:
             return self._error(400, "invalid_request_error", "anthropic-version: header is required")
@@ -382,6 +416,8 @@ class _Handler(BaseHTTPRequestHandler):
         if record.path.endswith("count_tokens"):
             return self._json(200, {"input_tokens": _tokens(sum(len(b) for b in _prefix_blocks(body)))})
         reply = self.fake.next_reply(body)
+        if reply.fault == "stall_headers":
+            self.fake.released.wait(reply.stall)
         if reply.status != 200:
             return self._error(reply.status, reply.error_type, reply.error_message)
         reply = replace(reply, content=_signed(reply.content, body["messages"]))
@@ -408,20 +444,56 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, message: dict[str, Any], reply: Reply) -> int:
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-type", "text/html" if reply.fault == "html" else "text/event-stream")
         self.send_header("cache-control", "no-cache")
         self.send_header("connection", "close")
         self.end_headers()
         self.close_connection = True
         try:
-            for name, data in _events(message, reply):
-                self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            if reply.fault == "html":
+                self.wfile.write(b"<html><body><h1>502 Bad Gateway</h1></body></html>\n")
+                return 200
+            for number, event in enumerate(_faulty(_events(message, reply), reply.fault)):
+                self.wfile.write(event)
                 self.wfile.flush()
+                if number == 3 and reply.fault in ("stall", "cut"):  # after the first delta
+                    if reply.fault == "cut":
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return 200
+                    self.fake.released.wait(reply.stall)
                 if reply.delay:
                     time.sleep(reply.delay)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client went away (e.g. Ctrl-C): nothing to finish
         return 200
+
+
+def _sse(name: str, data: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _faulty(events: list[tuple[str, dict[str, Any]]], fault: str) -> list[bytes]:
+    """The SSE bytes of ``events``, broken as ``fault`` says (unchanged for no fault or a stall)."""
+    raw = [_sse(name, data) for name, data in events]
+    first_delta = next(i for i, (name, _) in enumerate(events) if name == "content_block_delta")
+    if fault == "no_stop":
+        return raw[:-1]
+    if fault == "no_message_start":
+        return raw[1:]
+    if fault == "bad_json":
+        raw[first_delta] = b"event: content_block_delta\ndata: {\"type\": \"content_block_delta\", \"index\": 0,\n\n"
+    if fault == "not_utf8":
+        raw[first_delta] = raw[first_delta].replace(b'"text_delta", "text": "', b'"text_delta", "text": "\xff\xfe')
+    if fault == "bad_index":
+        raw.insert(first_delta, _sse("content_block_delta", {**events[first_delta][1], "index": 7}))
+    if fault == "wrong_shape":
+        raw.insert(first_delta, _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": "x"}))
+    if fault == "bad_tool_json":
+        deltas = [i for i, (name, _) in enumerate(events) if name == "content_block_delta"]
+        raw = [event for i, event in enumerate(raw) if i not in deltas[1:]]
+        broken = {"type": "input_json_delta", "partial_json": '{"path": ]'}
+        raw[deltas[0]] = _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": broken})
+    return raw
 
 
 def _message(body: dict[str, Any], reply: Reply, usage: dict[str, int]) -> dict[str, Any]:
