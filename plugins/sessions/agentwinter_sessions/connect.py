@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from agentwinter_core.redact import redact_url as redact
 from agentwinter_core.state import UsageError
 
 DEFAULT_URL = "redis://localhost:6379/1"
@@ -176,21 +177,6 @@ def _db(value: str, shown: str) -> int:
     if not value.isdigit():
         raise ConfigError(f"redis_url {shown}: db {value!r} is not a whole number")
     return int(value)
-
-
-def redact(url: str) -> str:
-    """The URL with every password replaced (userinfo and ``?password=``): safe to print."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hosts = netloc.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}:***@{hosts}" if colon else f"{userinfo}@{hosts}"
-    query = "&".join(
-        f"{name}=***" if name.lower() == "password" else f"{name}={value}"
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def client(where: Target) -> Any:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from agentwinter_core.redact import redact
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -79,7 +81,7 @@ def _from_redis(exc: Exception) -> bool:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return re.sub(r"(//[^:/@\s]*:)[^@/\s]*@", r"\1***@", text[0]) if text else ""
+    return redact(text[0]) if text else ""  # a redis-py message may hold a URL, or a password from the env
 
 
 def _ssl_reason(text: str) -> str:
