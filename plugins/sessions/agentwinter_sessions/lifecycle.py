@@ -149,12 +149,25 @@ def export_markdown(document: dict[str, Any]) -> str:
     """A readable transcript: questions and answers in full, tool calls folded, tool output shortened."""
     lines = [f"# {document.get('name') or document['id']}", ""]
     lines += [f"- id: `{document['id']}`", f"- directory: `{document.get('cwd', '')}`"]
-    lines += [f"- model: {document.get('model', '')}", f"- format: {document.get('format', FORMAT)}", ""]
+    lines += [f"- model: {document.get('model', '')}", f"- format: {document.get('format', FORMAT)}"]
+    if origin := _origin(document):
+        lines.append(f"- {origin}")
+    lines.append("")
     lines += _edits_markdown(document)
     for message in document["messages"]:
         for block in history.blocks(message):
             lines += _markdown_block(message["role"], block)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _origin(document: dict[str, Any]) -> str:
+    """Where an imported session came from ('' for one started here)."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or "origin" not in metadata:
+        return ""
+    from agentwinter_sessions.foreign import origin_text
+
+    return origin_text(metadata["origin"])
 
 
 def _edits_markdown(document: dict[str, Any]) -> list[str]:
