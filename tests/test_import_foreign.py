@@ -290,3 +290,125 @@ def test_without_a_file_the_directory_s_transcripts_are_listed_and_picked(env, f
     assert none.returncode == 2 and none.stderr.startswith("error: no transcript of this directory match 'cccc'")
     bad = cli("sessions", "import", "--from", "cursor", "x.jsonl", cwd=env)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --from is claude-code or codex, not 'cursor'"
+
+
+# ---- Codex ----------------------------------------------------------------------------------------------
+CODEX_ID = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+
+
+def item(payload: dict[str, Any]) -> str:
+    return json.dumps({"timestamp": "2026-11-30T10:00:00.000Z", "type": "response_item", "payload": payload})
+
+
+def message(role: str, *parts: dict[str, Any]) -> str:
+    return item({"type": "message", "role": role, "content": list(parts)})
+
+
+def test_a_codex_rollout_is_imported_with_its_calls_folded_and_resumes_valid(env, fake_api, redis_server, tmp_path):
+    meta = {"id": CODEX_ID, "cwd": str(env), "originator": "codex_cli_rs", "cli_version": "0.40.0"}
+    lines = [
+        json.dumps({"type": "session_meta", "payload": meta}),
+        message("user", {"type": "input_text", "text": "BEFORE the compaction"}),
+        message("assistant", {"type": "output_text", "text": "BEFORE answer"}),
+        json.dumps({"type": "compacted", "payload": {"message": "Summary: the person counts features."}}),
+        json.dumps({"type": "turn_context", "payload": {"cwd": str(env), "model": "gpt-5-codex"}}),
+        message("developer", {"type": "input_text", "text": "DEVELOPER instructions"}),
+        message(
+            "user", {"type": "input_text", "text": "<environment_context>\n  <cwd>/x</cwd>\n</environment_context>"}
+        ),
+        message(
+            "user",
+            {"type": "input_text", "text": "count the features, and what is in this picture?"},
+            {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"},
+        ),
+        json.dumps({"type": "event_msg", "payload": {"type": "user_message", "message": "EVENT copy"}}),
+        item({"type": "reasoning", "summary": [], "encrypted_content": "gAAAA-OTHER-API"}),
+        item(
+            {
+                "type": "function_call",
+                "name": "shell",
+                "arguments": json.dumps({"command": ["bash", "-lc", "wc -l features.txt"]}),
+                "call_id": "call_a",
+            }
+        ),
+        item(
+            {
+                "type": "function_call",
+                "name": "shell",
+                "arguments": json.dumps({"command": ["cat", "missing.txt"]}),
+                "call_id": "call_b",
+            }
+        ),
+        item(
+            {
+                "type": "function_call_output",
+                "call_id": "call_a",
+                "output": json.dumps({"output": "3 features.txt", "metadata": {"exit_code": 0}}),
+            }
+        ),
+        item(
+            {
+                "type": "function_call_output",
+                "call_id": "call_b",
+                "output": json.dumps({"output": "cat: missing.txt: No such file", "metadata": {"exit_code": 1}}),
+            }
+        ),
+        '{"type": "response_item", "payload": {"type": "message", "role": ',  # damaged
+        item(
+            {
+                "type": "custom_tool_call",
+                "name": "apply_patch",
+                "call_id": "call_c",
+                "input": "*** Begin Patch\n*** Add File: notes.txt\n+hi\n*** End Patch",
+            }
+        ),
+        item({"type": "custom_tool_call_output", "call_id": "call_c", "output": "Success. Updated: A notes.txt"}),
+        json.dumps({"type": "ghost", "payload": {}}),
+        message("assistant", {"type": "output_text", "text": "Three features; the picture is one pixel."}),
+    ]
+    source = tmp_path / f"rollout-2026-11-30T10-00-00-{CODEX_ID}.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    done = cli("sessions", "import", "--from", "codex", str(source), cwd=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [f"warning: {source} line 15: not valid JSON: skipped"]
+    found = re.search(r"imported: (session-\S+) \(codex-0199a1b2, 6 messages; left out: (.*)\); resume", done.stdout)
+    assert found, done.stdout
+    assert found[2] == "1 context blocks Codex added, 1 developer messages, 1 ghost records, 1 reasoning items"
+
+    stored = json.loads(redis_server.client(1).get(f"agentwinter:session:{found[1]}"))
+    messages = stored["messages"]
+    assert stored["metadata"]["origin"] | {"imported": 0} == {
+        "source": "codex",
+        "file": str(source),
+        "session": CODEX_ID,
+        "cwd": str(env),
+        "model": "gpt-5-codex",
+        "imported": 0,
+        "skipped": {"context blocks Codex added": 1, "developer messages": 1, "ghost records": 1, "reasoning items": 1},
+        "unreadable_lines": 1,
+    }
+    text = sent_text(messages)
+    assert "BEFORE" not in text and "DEVELOPER" not in text and "EVENT" not in text and "OTHER-API" not in text
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    question, calls, outputs, patch, patched, answer = (m["content"] for m in messages)
+    assert question[0]["text"] == "Summary: the person counts features."
+    assert question[2]["source"] == {"type": "base64", "media_type": "image/png", "data": PNG}
+    assert [b["text"] for b in calls] == [  # two calls at once, then their two outputs
+        "[Codex called its tool shell: wc -l features.txt]",
+        "[Codex called its tool shell: cat missing.txt]",
+    ]
+    assert [b["text"] for b in outputs] == [
+        "[shell answered:]\n3 features.txt",
+        "[shell failed:]\ncat: missing.txt: No such file\n(exit code 1)",
+    ]
+    assert patch[0]["text"].startswith("[Codex called its tool apply_patch: *** Begin Patch\n*** Add File")
+    assert patched == [{"type": "text", "text": "[apply_patch answered:]\nSuccess. Updated: A notes.txt"}]
+    assert answer == [{"type": "text", "text": "Three features; the picture is one pixel."}]
+
+    fake_api.add(fake.text("yes"))
+    app, agent = make_app(env, resume="codex-0199a1b2")
+    run_query(app, agent, "sure?")
+    assert fake_api.violations == [] and fake_api.message_requests()[-1]["messages"][:6] == messages
+    assert "imported from Codex session " + CODEX_ID in cli("sessions", "show", found[1], cwd=env).stdout
+    again = cli("sessions", "import", "--from", "codex", str(source), cwd=env)
+    assert "imported without its name (another live session has it)" in again.stdout
