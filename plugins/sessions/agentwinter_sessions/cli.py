@@ -113,16 +113,14 @@ def list_(
     """List active sessions (default: this directory's), newest first."""
     import orjson
 
+    from agentwinter_sessions import lifecycle, workspace
+
     ctx = Context()
-    here = str(((typer_ctx.find_root().obj or {}).get("project_dir") or Path.cwd()).resolve())
-    rows, more = [], 0
-    while limit == 0 or len(rows) < limit:  # pages of at most 500: a big listing never blocks Redis
-        want = 500 if limit == 0 else min(500, limit - len(rows))
-        page = ctx.store.listing(None if all_dirs else here, want, len(rows))
-        rows += page.rows
-        more = page.more
-        if not page.more or not page.rows:
-            break
+    here = str(here_dir(typer_ctx))
+    if all_dirs:
+        rows, more = lifecycle.gather(ctx.store, None, limit)
+    else:
+        rows, more = lifecycle.here(ctx.store, workspace.identity(Path(here)), here, limit)
     archived = ctx.archive.versions() if ctx.archive is not None else None
     rows = [row_of(row, archived) for row in rows]
     if as_json:
@@ -150,6 +148,7 @@ def row_of(row: Any, archived: dict[str, int] | None) -> dict[str, Any]:
         "id": row.id,
         "name": meta.name,
         "cwd": meta.cwd,
+        "repository": meta.repository,
         "owner": meta.owner,
         "messages": meta.messages,
         "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.updated)),
