@@ -64,7 +64,7 @@ def test_a_moved_checkout_and_a_second_clone_continue_the_session(env, fake_api,
     after = commit(other, "change", **{"app.py": "A = 2\n"})
     third, agent = make_app(other, cont=True)
     assert tracker(third).state.id == session_id
-    assert f"warning: ⚠ 1 file changed since this session (HEAD {before[:7]} → {after[:7]})" in err(third)
+    assert f"1 file changed since this session (HEAD {before[:7]} → {after[:7]})" in err(third)
     fake_api.add(fake.text("A is 2"))
     run_query(third, agent, "and now?")
     sent = fake_api.message_requests()[-1]["messages"]
