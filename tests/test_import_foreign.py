@@ -412,3 +412,44 @@ def test_a_codex_rollout_is_imported_with_its_calls_folded_and_resumes_valid(env
     assert "imported from Codex session " + CODEX_ID in cli("sessions", "show", found[1], cwd=env).stdout
     again = cli("sessions", "import", "--from", "codex", str(source), cwd=env)
     assert "imported without its name (another live session has it)" in again.stdout
+
+
+def test_an_older_codex_rollout_a_repeated_call_and_a_mistyped_path(env, fake_api, redis_server, tmp_path):
+    older = tmp_path / "rollout-2025-05-01-0123abcd-0000-4000-8000-000000000000.jsonl"
+    older.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "0123abcd-0000-4000-8000-000000000000", "timestamp": "t", "instructions": None}),
+                json.dumps({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}),
+                json.dumps({"record_type": "state"}),
+                json.dumps(
+                    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "yo"}]}
+                ),
+            ]
+        )
+    )
+    done = cli("sessions", "import", "--from", "codex", str(older), cwd=env)
+    assert "(codex-0123abcd, 2 messages)" in done.stdout and done.stderr == "", done.stderr
+
+    t = Transcript(env)  # Claude Code wrote the same call twice (a resumed file repeats records)
+    t.add("user", "read it")
+    for _ in range(2):
+        t.add("assistant", [use("toolu_same", "Read", file_path=f"{env}/features.txt")])
+        t.add("user", result("toolu_same", "search"))
+    t.add("assistant", [{"type": "text", "text": "done"}])
+    source = t.write(tmp_path / "repeated.jsonl")
+    imported = cli("sessions", "import", "--from", "claude-code", str(source), cwd=env)
+    session_id = re.search(r"(session-\S+) \(claude-", imported.stdout)[1]
+    messages = json.loads(redis_server.client(1).get(f"agentwinter:session:{session_id}"))["messages"]
+    uses = [b for m in messages for b in m["content"] if b["type"] == "tool_use"]
+    assert [b["id"] for b in uses] == ["toolu_same"] and "[Claude Code called its tool Read:" in sent_text(messages)
+    fake_api.add(fake.text("ok"))
+    app, agent = make_app(env, resume=session_id)
+    run_query(app, agent, "fine?")
+    assert fake_api.violations == []
+
+    missing = cli("sessions", "import", "--from", "claude-code", str(tmp_path / "nope.jsonl"), cwd=env)
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == f"error: cannot read {tmp_path / 'nope.jsonl'}: No such file or directory"
+    )

@@ -260,7 +260,8 @@ def import_foreign(source: str, ref: str | None, strict: bool, latest: bool, her
     from agentwinter_core.state import UsageError
     from agentwinter_sessions import foreign, lifecycle, workspace
 
-    path = Path(ref) if ref is not None and (source != "claude-code" or Path(ref).is_file()) else None
+    looks_like_file = ref is not None and (Path(ref).is_file() or "/" in ref or ref.endswith(".jsonl"))
+    path = Path(ref) if ref is not None and (source != "claude-code" or looks_like_file) else None
     if source == "claude-code" and path is None:
         path = foreign.pick_claude(here, ref, latest)
         if path is None:

@@ -351,6 +351,7 @@ def _claude_messages(
     comes in the user message after the assistant turn that made the call."""
     messages: list[Message] = []
     pending: list[tuple[dict[str, Any], bool]] = []  # (tool_use, kept structured) of the open assistant turn
+    seen: set[str] = set()  # ids of the tool uses kept structured
     turn = None
 
     def answer() -> None:
@@ -380,7 +381,7 @@ def _claude_messages(
             if message.get("id") != turn:
                 answer()  # a new response: the previous one's calls were answered before it
             turn = message.get("id")
-            _append(messages, "assistant", _assistant_blocks(message, cwd, pending, skipped))
+            _append(messages, "assistant", _assistant_blocks(message, cwd, pending, seen, skipped))
             continue
         answer()
         turn = None
@@ -408,7 +409,11 @@ def _user_blocks(message: Any, skipped: Counter[str]) -> list[dict[str, Any]]:
 
 
 def _assistant_blocks(
-    message: dict[str, Any], cwd: str, pending: list[tuple[dict[str, Any], bool]], skipped: Counter[str]
+    message: dict[str, Any],
+    cwd: str,
+    pending: list[tuple[dict[str, Any], bool]],
+    seen: set[str],
+    skipped: Counter[str],
 ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for block in history.content_blocks(message.get("content")):
@@ -418,8 +423,10 @@ def _assistant_blocks(
         elif kind == "tool_use":
             name, data = str(block.get("name")), block.get("input") if isinstance(block.get("input"), dict) else {}
             mapper = CLAUDE_TOOLS.get(name)
-            mapped = mapper(data, cwd) if mapper and TOOL_ID.fullmatch(str(block.get("id"))) else None
+            usable = TOOL_ID.fullmatch(str(block.get("id"))) and block["id"] not in seen
+            mapped = mapper(data, cwd) if mapper is not None and usable else None
             if mapped is not None:
+                seen.add(block["id"])  # the API wants each tool_use id once; a repeated record is folded
                 blocks.append({"type": "tool_use", "id": block["id"], "name": mapped[0], "input": mapped[1]})
             else:
                 blocks += _folded_call("Claude Code", name, data)
