@@ -381,7 +381,8 @@ def _claude_messages(
             if message.get("id") != turn:
                 answer()  # a new response: the previous one's calls were answered before it
             turn = message.get("id")
-            _append(messages, "assistant", _assistant_blocks(message, cwd, pending, seen, skipped))
+            here = record["cwd"] if isinstance(record.get("cwd"), str) else cwd  # it may have changed directory
+            _append(messages, "assistant", _assistant_blocks(message, here, pending, seen, skipped))
             continue
         answer()
         turn = None
