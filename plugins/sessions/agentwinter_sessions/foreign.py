@@ -120,6 +120,17 @@ def _folded_result(name: str, output: list[dict[str, Any]], failed: bool) -> lis
     return [*_text(head), *[b for b in output if b["type"] == "image"]]
 
 
+def _kind(record: dict[str, Any]) -> str | None:
+    """A record's or a block's type, when it is a string."""
+    kind = record.get("type")
+    return kind if isinstance(kind, str) else None
+
+
+def _short_id(session: str) -> str:
+    """The first 8 characters of the other agent's session id, as a session name can hold them."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "", session)[:8] or "import"
+
+
 def _append(messages: list[Message], role: str, content: list[dict[str, Any]]) -> None:
     """Add blocks as a message of ``role``, into the last message when it has that role already (a turn the
     other agent recorded in parts): repair would answer its tool uses before merging the parts."""
@@ -189,6 +200,10 @@ def first_prompt(path: Path) -> str:
     return ""
 
 
+def _message(record: dict[str, Any]) -> dict[str, Any]:
+    return record["message"] if isinstance(record.get("message"), dict) else {}
+
+
 def _plain(record: dict[str, Any]) -> bool:
     return not record.get("isSidechain") and not record.get("isMeta")
 
@@ -211,22 +226,22 @@ def claude_code(path: Path, strict: bool = False) -> Imported:
         block.get("tool_use_id"): block
         for record in main
         if record.get("type") == "user"
-        for block in history.content_blocks((record.get("message") or {}).get("content"))
+        for block in history.content_blocks(_message(record).get("content"))
         if block.get("type") == "tool_result"
     }
     cwd = next((r["cwd"] for r in reversed(chain) if isinstance(r.get("cwd"), str)), "")
     messages = _claude_messages(chain, results, cwd, skipped)
     session = next((r["sessionId"] for r in found if isinstance(r.get("sessionId"), str)), "") or path.stem
-    model = next((m for r in reversed(chain) if isinstance(m := (r.get("message") or {}).get("model"), str)), "")
+    model = next((m for r in reversed(chain) if isinstance(m := _message(r).get("model"), str)), "")
     origin = _origin("claude-code", path, session, cwd, model, skipped, problems)
-    return Imported(_finished(messages, str(path)), f"claude-{session[:8]}", origin, problems, +skipped)
+    return Imported(_finished(messages, str(path)), f"claude-{_short_id(session)}", origin, problems, +skipped)
 
 
 def _answers_only(record: dict[str, Any]) -> bool:
     """A user record holding only tool results (placed beside their calls, wherever the record is)."""
     if record.get("type") != "user":
         return False
-    blocks = history.content_blocks((record.get("message") or {}).get("content"))
+    blocks = history.content_blocks(_message(record).get("content"))
     return bool(blocks) and all(b.get("type") == "tool_result" for b in blocks)
 
 
@@ -376,7 +391,7 @@ def _claude_messages(
         _append(messages, "user", structured + folded)
 
     for record in chain:
-        message = record.get("message") if isinstance(record.get("message"), dict) else {}
+        message = _message(record)
         if record.get("type") == "assistant":
             if message.get("id") != turn:
                 answer()  # a new response: the previous one's calls were answered before it
@@ -461,7 +476,7 @@ def codex(path: Path, strict: bool = False) -> Imported:
     meta: dict[str, Any] = {}
     model = ""
     for record in found:
-        kind, payload = record.get("type"), record.get("payload")
+        kind, payload = _kind(record), record.get("payload")
         if kind == "session_meta" and isinstance(payload, dict):
             meta = payload
         elif kind == "response_item" and isinstance(payload, dict):
@@ -485,11 +500,11 @@ def codex(path: Path, strict: bool = False) -> Imported:
         session = stem.group(0) if stem else path.stem
     cwd = meta.get("cwd") if isinstance(meta.get("cwd"), str) else ""
     origin = _origin("codex", path, session, cwd, model, skipped, problems)
-    return Imported(_finished(messages, str(path)), f"codex-{session[:8]}", origin, problems, +skipped)
+    return Imported(_finished(messages, str(path)), f"codex-{_short_id(session)}", origin, problems, +skipped)
 
 
 def _codex_item(item: dict[str, Any], messages: list[Message], calls: dict[str, str], skipped: Counter[str]) -> None:
-    kind = item.get("type")
+    kind = _kind(item)
     if kind == "message":
         role = item.get("role")
         if role not in ("user", "assistant"):
