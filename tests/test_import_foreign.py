@@ -8,13 +8,15 @@ import os
 import re
 import uuid
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import pytest
-from agentwinter_sessions import tracker
+from agentwinter_sessions import foreign, tracker
 
 from agentwinter_core import history
 from agentwinter_core.query import run_query
+from agentwinter_core.state import UsageError
 from tests.helpers import fake_api as fake
 from tests.test_lifecycle import cli, make_app, project_env
 
@@ -453,3 +455,85 @@ def test_an_older_codex_rollout_a_repeated_call_and_a_mistyped_path(env, fake_ap
         missing.returncode == 2
         and missing.stderr.strip() == f"error: cannot read {tmp_path / 'nope.jsonl'}: No such file or directory"
     )
+
+
+ODD = [
+    None,
+    1,
+    "x",
+    [],
+    {},
+    [1],
+    [{"type": 3}],
+    True,
+    [{"type": "tool_use"}],
+    [{"type": "tool_result"}],
+    [{"type": "text", "text": 5}],
+    [{"type": "image"}],
+    [{"type": "tool_use", "id": "a", "name": "Read", "input": [1]}],
+]
+WORDS = [
+    "user",
+    "assistant",
+    "system",
+    "response_item",
+    "session_meta",
+    "message",
+    "function_call",
+    "function_call_output",
+    "compacted",
+    "u1",
+    "u2",
+]
+FIELDS = [
+    "type",
+    "uuid",
+    "parentUuid",
+    "message",
+    "isSidechain",
+    "isMeta",
+    "cwd",
+    "sessionId",
+    "payload",
+    "role",
+    "content",
+    "name",
+    "arguments",
+    "call_id",
+    "output",
+]
+
+
+VALID = {
+    "claude-code": {"type": "user", "uuid": "u0", "message": {"role": "user", "content": "hi"}},
+    "codex": {
+        "type": "response_item",
+        "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+    },
+}
+
+
+@pytest.mark.parametrize("source", ["claude-code", "codex"])
+def test_records_of_any_odd_shape_give_a_valid_history_or_one_line(source, tmp_path):
+    rng = Random(15)
+    shapes = [
+        *ODD,
+        *WORDS,
+        {"role": "user", "content": "hi"},
+        {"type": "message", "role": "assistant", "content": ODD[5]},
+    ]
+    imported = 0
+    for attempt in range(300):
+        path = tmp_path / f"{attempt}.jsonl"
+        records = [
+            {k: rng.choice(shapes) for k in rng.sample(FIELDS, rng.randint(1, 6))} for _ in range(rng.randint(1, 8))
+        ]
+        path.write_text("\n".join(map(json.dumps, [VALID[source], *records])))
+        try:
+            result = foreign.read(source, path, strict=False)
+        except UsageError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert history.problems(result.messages) == [] and result.messages
+        imported += 1
+    assert imported  # some of them did hold a conversation
