@@ -222,7 +222,8 @@ def import_(
     file: Annotated[
         str | None,
         typer.Argument(
-            help="A file written by `sessions export` (json), or with --from a transcript (an id prefix).",
+            help="A file written by `sessions export` (json); with --from, the other agent's transcript "
+            "(claude-code: or an id prefix of this directory's).",
             metavar="FILE",
         ),
     ] = None,
