@@ -113,16 +113,14 @@ def list_(
     """List active sessions (default: this directory's), newest first."""
     import orjson
 
+    from agentwinter_sessions import lifecycle, workspace
+
     ctx = Context()
-    here = str(((typer_ctx.find_root().obj or {}).get("project_dir") or Path.cwd()).resolve())
-    rows, more = [], 0
-    while limit == 0 or len(rows) < limit:  # pages of at most 500: a big listing never blocks Redis
-        want = 500 if limit == 0 else min(500, limit - len(rows))
-        page = ctx.store.listing(None if all_dirs else here, want, len(rows))
-        rows += page.rows
-        more = page.more
-        if not page.more or not page.rows:
-            break
+    here = str(here_dir(typer_ctx))
+    if all_dirs:
+        rows, more = lifecycle.gather(ctx.store, None, limit)
+    else:
+        rows, more = lifecycle.here(ctx.store, workspace.identity(Path(here)), here, limit)
     archived = ctx.archive.versions() if ctx.archive is not None else None
     rows = [row_of(row, archived) for row in rows]
     if as_json:
@@ -150,6 +148,7 @@ def row_of(row: Any, archived: dict[str, int] | None) -> dict[str, Any]:
         "id": row.id,
         "name": meta.name,
         "cwd": meta.cwd,
+        "repository": meta.repository,
         "owner": meta.owner,
         "messages": meta.messages,
         "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.updated)),
@@ -219,20 +218,88 @@ def export(
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(help="A file written by `sessions export` (json).")],
+    typer_ctx: typer.Context,
+    file: Annotated[
+        str | None,
+        typer.Argument(
+            help="A file written by `sessions export` (json); with --from, the other agent's transcript "
+            "(claude-code: or an id prefix of this directory's).",
+            metavar="FILE",
+        ),
+    ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a live session with the same id.")] = False,
+    source: Annotated[
+        str | None, typer.Option("--from", help="Another agent's conversation: claude-code or codex.", metavar="AGENT")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="With --from: refuse a file with unreadable lines.")] = False,
+    latest: Annotated[bool, typer.Option("--latest", help="With --from claude-code: this directory's latest.")] = False,
 ) -> None:
-    """Import a session exported as json; it is checked first and refused when invalid."""
+    """Import a session exported as json (checked first, refused when invalid), or another agent's conversation."""
     from agentwinter_core.state import UsageError
     from agentwinter_sessions import lifecycle
 
+    if source is not None:
+        import_foreign(source, file, strict, latest, here_dir(typer_ctx))
+        return
+    if file is None:
+        raise UsageError("which file? give a file written by `sessions export`, or --from claude-code|codex")
     try:
-        raw = file.read_bytes()
+        raw = Path(file).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
     ctx = Context()
     session_id, note = lifecycle.import_file(ctx.store, raw.strip(), replace)
     typer.echo(f"{note}: {session_id} (resume it with agentwinter --resume {session_id})")
+
+
+def here_dir(typer_ctx: typer.Context) -> Path:
+    return ((typer_ctx.find_root().obj or {}).get("project_dir") or Path.cwd()).resolve()
+
+
+def import_foreign(source: str, ref: str | None, strict: bool, latest: bool, here: Path) -> None:
+    """``import --from claude-code|codex``: a transcript made into a new session of this directory."""
+    from agentwinter_core.state import UsageError
+    from agentwinter_sessions import foreign, lifecycle, workspace
+
+    looks_like_file = ref is not None and (Path(ref).is_file() or "/" in ref or ref.endswith(".jsonl"))
+    path = Path(ref) if ref is not None and (source != "claude-code" or looks_like_file) else None
+    if source == "claude-code" and path is None:
+        path = foreign.pick_claude(here, ref, latest)
+        if path is None:
+            list_transcripts(here)
+            return
+    if path is None:
+        raise UsageError(f"which file? give the {source} transcript to import")
+    imported = foreign.read(source, path, strict)
+    for problem in imported.problems:
+        typer.echo(f"warning: {path} {problem}: skipped", err=True)
+    raw = foreign.document(imported, str(here), workspace.identity(here))
+    session_id, note = lifecycle.import_file(Context().store, raw, replace=False)
+    skipped = f"; left out: {imported.skipped_text()}" if imported.skipped else ""
+    typer.echo(
+        f"{note}: {session_id} ({imported.name}, {len(imported.messages)} messages{skipped}); "
+        f"resume it with agentwinter --resume {session_id}"
+    )
+
+
+def list_transcripts(here: Path) -> None:
+    from agentwinter_sessions import foreign
+
+    found = foreign.claude_transcripts(here)
+    if not found:
+        typer.echo(f"No Claude Code transcripts for {here} in {foreign.claude_projects()}.")
+        return
+    rows = [
+        [
+            p.stem,
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(p.stat().st_mtime)),
+            f"{p.stat().st_size:,}",
+            foreign.first_prompt(p),
+        ]
+        for p in found
+    ]
+    table(rows, ["id", "updated", "bytes", "first_prompt"])
+    typer.echo("Import one with: agentwinter sessions import --from claude-code ID (an id prefix) or --latest")
 
 
 def search(

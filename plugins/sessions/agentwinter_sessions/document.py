@@ -1,9 +1,10 @@
 """The stored form of a session: one JSON document per key, readable with ``redis-cli GET``.
 
-``{"messages": [...], "created", "cwd", "format": 1, "id", "metadata", "model", "name", "owner", "updated",
-"usage", "version"}``. Every save writes the whole document; the messages a query adds are encoded once
-and their bytes reused for as long as the same message objects are (a message dict is never edited in
-place, only replaced — cleanup replaces the ones it shrinks), so a save costs a join, not a dump.
+``{"messages": [...], "created", "cwd", "format": 1, "id", "metadata", "model", "name", "owner", "repository",
+"updated", "usage", "version", "workspace"}``. Every save writes the whole document; the messages a query
+adds are encoded once and their bytes reused for as long as the same message objects are (a message dict is
+never edited in place, only replaced — cleanup replaces the ones it shrinks), so a save costs a join, not a
+dump.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def decode(raw: bytes, repair: bool = True) -> dict[str, Any]:
     for name, kind in (("usage", dict), ("metadata", dict), ("version", int)):
         if not isinstance(document.get(name), kind):
             document[name] = kind()
-    for name in ("name", "cwd", "model", "owner"):
+    for name in ("name", "cwd", "model", "owner", "repository"):
         if not isinstance(document.get(name), str):
             document[name] = ""
     return document
@@ -112,4 +113,5 @@ def summary_of(document: dict[str, Any], length: int) -> Summary:
         cwd=document.get("cwd") or "",
         bytes=length,
         owner=document.get("owner") or "",
+        repository=document.get("repository") or "",
     )

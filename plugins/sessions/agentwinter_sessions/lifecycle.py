@@ -19,7 +19,7 @@ from agentwinter_core.state import UsageError
 from agentwinter_sessions.archive import INSTALL_HINT
 from agentwinter_sessions.document import FORMAT, decode, new_id, summary_of
 from agentwinter_sessions.failures import Corrupt
-from agentwinter_sessions.store import SessionStore
+from agentwinter_sessions.store import Row, SessionStore
 
 MAX_NAME = 64
 ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -37,6 +37,33 @@ def check_name(name: str) -> str:
     if name.startswith("session-"):
         raise UsageError("a session name cannot start with 'session-' (ids do)")
     return name
+
+
+def here(store: SessionStore, place: str, cwd: str, limit: int) -> tuple[list[Row], int]:
+    """This directory's sessions, newest first, and how many more: those of its repository identity, with
+    the ones saved before identities were recorded (indexed by the directory alone)."""
+    rows, more = gather(store, place, limit)
+    if place != cwd:
+        older, more_older = gather(store, cwd, limit)
+        rows = sorted(rows + [r for r in older if not r.summary.repository], key=lambda r: -r.summary.updated)
+        more += more_older
+        if limit and len(rows) > limit:
+            more, rows = more + len(rows) - limit, rows[:limit]
+    return rows, more
+
+
+def gather(store: SessionStore, place: str | None, limit: int) -> tuple[list[Row], int]:
+    """Up to ``limit`` sessions (0: all) of a place or of all (None), in pages of at most 500 so a big
+    listing never blocks the store; and how many more there are."""
+    rows: list[Row] = []
+    more = 0
+    while limit == 0 or len(rows) < limit:
+        page = store.listing(place, 500 if limit == 0 else min(500, limit - len(rows)), len(rows))
+        rows += page.rows
+        more = page.more
+        if not page.more or not page.rows:
+            break
+    return rows, more
 
 
 def open_archive(directory: Path) -> Any:
@@ -149,12 +176,25 @@ def export_markdown(document: dict[str, Any]) -> str:
     """A readable transcript: questions and answers in full, tool calls folded, tool output shortened."""
     lines = [f"# {document.get('name') or document['id']}", ""]
     lines += [f"- id: `{document['id']}`", f"- directory: `{document.get('cwd', '')}`"]
-    lines += [f"- model: {document.get('model', '')}", f"- format: {document.get('format', FORMAT)}", ""]
+    lines += [f"- model: {document.get('model', '')}", f"- format: {document.get('format', FORMAT)}"]
+    if origin := _origin(document):
+        lines.append(f"- {origin}")
+    lines.append("")
     lines += _edits_markdown(document)
     for message in document["messages"]:
         for block in history.blocks(message):
             lines += _markdown_block(message["role"], block)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _origin(document: dict[str, Any]) -> str:
+    """Where an imported session came from ('' for one started here)."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or "origin" not in metadata:
+        return ""
+    from agentwinter_sessions.foreign import origin_text
+
+    return origin_text(metadata["origin"])
 
 
 def _edits_markdown(document: dict[str, Any]) -> list[str]:

@@ -7,7 +7,8 @@ Keys (db 1 by default; a cluster has only db 0, where the ``agentwinter:`` prefi
   over the two is one script on one node, while the document keeps its plain, documented name;
 - ``agentwinter:upload:{…}:<token>`` (a value on its way in, renamed onto the document by the save
   script, expires by itself) and ``agentwinter:quarantine:{…}:<time>`` (an unusable value set aside, 7 days);
-- ``agentwinter:index`` and ``agentwinter:dir:<digest of the directory>``: sorted sets, member id, score
+- ``agentwinter:index`` and ``agentwinter:dir:<digest of the repository identity>`` (of the directory for a
+  session without one): sorted sets, member id, score
   the expiry time, so listing one directory costs O(its sessions); ``agentwinter:names``: name -> id.
   Indexes expire a day after their last write and entries of vanished sessions are pruned when met.
 
@@ -99,7 +100,7 @@ class RedisStore:
         self._notices: list[str] = []
         # What this process last wrote into the indexes: they order by expiry, which a minute does not change
         # much, so most saves skip the four index commands (and half the Redis time of a save).
-        self._indexed: dict[str, tuple[str, str, float]] = {}  # id -> (directory, name, next refresh)
+        self._indexed: dict[str, tuple[str, str, float]] = {}  # id -> (place, name, next refresh)
 
     @property
     def client(self) -> Any:
@@ -124,7 +125,7 @@ class RedisStore:
 
         now = time.time()
         last = self._indexed.get(session_id)
-        index = last is None or last[:2] != (summary.cwd, summary.name) or now >= last[2]
+        index = last is None or last[:2] != (summary.place, summary.name) or now >= last[2]
 
         def commands(pipe: Any) -> None:
             pipe.set(upload, raw, ex=self.ttl)  # big values never pass through Lua (3x a SET's time)
@@ -132,9 +133,9 @@ class RedisStore:
             if index:
                 self._index(pipe, session_id, summary, now)
 
-        saved = self._run(commands, keys=(*keys[:2], INDEX, directory_key(summary.cwd), NAMES))[1] is None
+        saved = self._run(commands, keys=(*keys[:2], INDEX, directory_key(summary.place), NAMES))[1] is None
         if index:
-            self._indexed[session_id] = (summary.cwd, summary.name, now + INDEX_REFRESH)
+            self._indexed[session_id] = (summary.place, summary.name, now + INDEX_REFRESH)
         return saved
 
     @translated(_where)
@@ -162,9 +163,9 @@ class RedisStore:
         def commands(pipe: Any) -> None:
             pipe.delete(document_key(session_id))  # one key a DEL: a cluster pipeline takes no more
             pipe.delete(meta_key(session_id))
-            self._unindexed(pipe, [session_id], summary.cwd)
+            self._unindexed(pipe, [session_id], summary.place)
 
-        removed = self._run(commands, keys=(INDEX, directory_key(summary.cwd)))[0]
+        removed = self._run(commands, keys=(INDEX, directory_key(summary.place)))[0]
         if summary.name:
             self.client.eval(UNNAME, 1, NAMES, summary.name, session_id)
         return bool(removed)
@@ -179,7 +180,7 @@ class RedisStore:
             pipe.execute_command("RENAME", document_key(session_id), target)  # one slot: the hash tag
             pipe.expire(target, QUARANTINE_SECONDS)
             pipe.delete(meta_key(session_id))
-            self._unindexed(pipe, [session_id], summary.cwd)
+            self._unindexed(pipe, [session_id], summary.place)
 
         self._run(commands)
         return target
@@ -353,7 +354,7 @@ class RedisStore:
 
     def _index(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
         keep = max(2 * self.ttl, INDEX_SECONDS)
-        for key in (INDEX, directory_key(summary.cwd)):
+        for key in (INDEX, directory_key(summary.place)):
             pipe.zadd(key, {session_id: now + self.ttl})
             pipe.expire(key, keep)
         if summary.name:

@@ -23,6 +23,12 @@ class Summary:
     cwd: str = ""
     bytes: int = 0
     owner: str = ""
+    repository: str = ""  # workspace.identity() of where it was saved; "" in sessions saved before it existed
+
+    @property
+    def place(self) -> str:
+        """What "this directory" matches: the repository identity, else (an older session) the directory."""
+        return self.repository or self.cwd
 
     @classmethod
     def of(cls, data: Any) -> Summary:
@@ -73,7 +79,8 @@ class SessionStore(Protocol):
         """Move an unusable stored value aside, never deleting it; where it went."""
 
     def listing(self, directory: str | None, limit: int, offset: int = 0) -> Page:
-        """Sessions, most recent first: of one directory, or of all (None); prunes entries of gone ones."""
+        """Sessions, most recent first: of one place (``Summary.place``: a repository identity, or the directory
+        of a session that has none), or of all (None); prunes entries of gone ones."""
 
     def resolve(self, ref: str) -> list[str]:
         """Ids of live sessions that ``ref`` names: a name, an id or an id prefix (several: ambiguous)."""

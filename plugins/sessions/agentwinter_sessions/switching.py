@@ -45,10 +45,10 @@ def find(tracker: Tracker, ref: str) -> str:
 
 
 def latest_here(tracker: Tracker) -> str:
-    page = tracker.store.listing(tracker.cwd, 1)
-    if not page.rows:
+    rows = lifecycle.here(tracker.store, tracker.place, tracker.cwd, 1)[0]
+    if not rows:
         raise UsageError(f"no session to continue in {tracker.cwd}: start one by asking something")
-    return page.rows[0].id
+    return rows[0].id
 
 
 def open_session(tracker: Tracker, session_id: str) -> None:
@@ -72,7 +72,10 @@ def open_session(tracker: Tracker, session_id: str) -> None:
 
 
 def _check_stale(tracker: Tracker, document: dict[str, Any]) -> None:
-    if document.get("cwd") != tracker.cwd:
+    # The same repository (moved, cloned again, on another machine) compares commits; only a session saved
+    # before identities were recorded compares the directory.
+    theirs = document.get("repository")
+    if (theirs != tracker.place) if theirs else (document.get("cwd") != tracker.cwd):
         tracker.app.ui.info(f"this session was started in {document.get('cwd')}; you are in {tracker.cwd}")
         return
     own = workspace.own_edits(document.get("metadata"))  # the agent's edits are no news to it

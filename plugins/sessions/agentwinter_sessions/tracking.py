@@ -72,6 +72,11 @@ class Tracker:
     def cwd(self) -> str:
         return str(self.app.project_dir)
 
+    @property
+    def place(self) -> str:
+        """This directory's repository identity: what --continue and listings of "here" match."""
+        return self.watch.identity()
+
     # ---- before a query ---------------------------------------------------------------------------------
     def before_query(self) -> None:
         state = self.state
@@ -276,6 +281,7 @@ class Tracker:
             "created": state.created,
             "updated": time.time(),
             "cwd": self.cwd,
+            "repository": self.place,
             "model": self.app.model,
             "usage": state.usage.to_dict(),
             "metadata": state.conversation.metadata,
@@ -287,7 +293,7 @@ class Tracker:
     def _summary(self, raw: bytes) -> Any:
         state = self.state
         document = {"name": state.name, "messages": state.messages, "created": state.created, "updated": time.time()}
-        return summary_of({**document, "cwd": self.cwd, "owner": state.owner}, len(raw))
+        return summary_of({**document, "cwd": self.cwd, "repository": self.place, "owner": state.owner}, len(raw))
 
     # ---- the first answer of the store in this run ------------------------------------------------------
     def _reached_store(self) -> None:

@@ -27,6 +27,7 @@ class Watch:
         self._read: set[str] = set()
         self._scanned = 0  # messages already searched for read_file paths
         self._taken = -REFRESH  # monotonic time of the last snapshot
+        self._identity: str | None = None
 
     def start(self, messages: list[dict[str, Any]]) -> None:
         """Before a query: snapshot the tree in the background, unless the last one is recent."""
@@ -53,7 +54,16 @@ class Watch:
         self._result = result
         return result
 
+    def identity(self) -> str:
+        """The repository identity, worked out once per run: by the background snapshot when one ran."""
+        self.wait()
+        if self._identity is None:
+            self._identity = workspace.identity(self.root)
+        return self._identity
+
     def _snapshot(self, paths: list[str]) -> None:
+        if self._identity is None:
+            self._identity = workspace.identity(self.root)
         self._result = workspace.snapshot(self.root, paths)
 
     def _paths(self, messages: list[dict[str, Any]]) -> set[str]:

@@ -14,8 +14,9 @@ import os
 import re
 import stat
 import subprocess
+import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 BIG = 50 * 1024 * 1024  # hash no file bigger than this: its size and mtime are enough to notice it moved
 NOTE_LIMIT = 50
@@ -107,6 +108,47 @@ def own_edits(metadata: object) -> dict[str, str]:
         if isinstance(files, dict):
             own.update({rel: sha for rel, sha in files.items() if isinstance(rel, str) and isinstance(sha, str)})
     return own
+
+
+def identity(project_dir: Path) -> str:
+    """Which repository, and where in it, a session belongs to: the normalised URL of its remote (origin,
+    else the first) and the path inside it, ``github.com/owner/app:src/web``; the absolute directory outside
+    git or without a remote. A moved checkout, a second clone and another machine give the same identity."""
+    root = Path(project_dir).resolve()
+    where = _git(root, "rev-parse", "--show-prefix", "--show-toplevel")
+    remotes = _git(root, "config", "--get-regexp", r"^remote\..*\.url$") if where is not None else None
+    urls = dict(line.split(" ", 1) for line in (remotes or "").splitlines() if " " in line)
+    url = urls.get("remote.origin.url") or next((urls[key] for key in sorted(urls)), "")
+    lines = (where or "").split("\n")
+    remote = remote_name(url, Path(lines[1]) if len(lines) > 1 and lines[1] else root) if url else ""
+    if not remote:
+        return str(root)
+    prefix = lines[0].strip().rstrip("/")
+    return f"{remote}:{prefix}" if prefix else remote
+
+
+def remote_name(url: str, top: Path) -> str:
+    """A remote URL without what differs between clones of one repository: scheme, user, password, port,
+    a trailing ``.git``; ``git@github.com:o/r.git`` and ``https://github.com/o/r`` are both ``github.com/o/r``.
+    A local remote is its resolved path (``top``, the work tree's root, is what a relative one is relative to)."""
+    url = url.strip()
+    scp = re.fullmatch(r"(?:[^@/]+@)?([^:/]{2,}):(?!/)(.+)", url)  # user@host:path (not a Windows drive)
+    if "://" in url and not url.startswith("file://"):
+        parts = urllib.parse.urlsplit(url)
+        host, path = (parts.hostname or "").lower(), parts.path
+    elif scp:
+        host, path = scp[1].lower(), scp[2]
+    else:
+        local = url.removeprefix("file://")
+        try:
+            path = str((top / local).resolve())
+        except (OSError, RuntimeError, ValueError):
+            return ""
+        host = ""
+    path = path.strip("/").removesuffix(".git").rstrip("/")
+    if not path:
+        return ""
+    return f"{host}/{path}" if host else str(PurePosixPath("/", path))
 
 
 def _git_changes(before: dict, root: Path) -> Changes | None:
