@@ -345,3 +345,23 @@ def test_a_stored_session_emptied_by_undo_is_saved_empty(env, fake_api, redis_se
     app.conversation = Conversation()  # what !undo of every query leaves, then reports as a changed history
     tracker(app).after_response(QueryResult("!undo", Usage(), 0.0))
     assert stored(redis_server, app)["messages"] == []
+
+
+def test_ctrl_c_while_saving_saves_anyway(env, fake_api, redis_server, monkeypatch):
+    from agentwinter_sessions.redis_store import RedisStore
+
+    app, agent = make_app(env)
+    run_query(app, agent, "one")
+    real, cut = RedisStore._run, []
+
+    def interrupted_once(self, commands, keys=()):
+        if not cut and "agentwinter:index" in keys:  # Ctrl-C lands while the save is on its way
+            cut.append(True)
+            raise KeyboardInterrupt
+        return real(self, commands, keys)
+
+    monkeypatch.setattr(RedisStore, "_run", interrupted_once)
+    result = run_query(app, agent, "two")  # no KeyboardInterrupt escapes the query
+    assert cut and not result.error
+    assert "interrupted while saving: saving once more" in err(app) and "not saved yet" not in err(app)
+    assert user_texts(stored(redis_server, app)["messages"]) == ["one", "two"]

@@ -202,11 +202,12 @@ class Tracker:
             )
             return False
         try:
-            self._store_merging(raw)
+            self._store_merging_through_ctrl_c(raw)
         except StoreError as exc:
-            state.problem = str(exc)
-            report(f"{queries(max(state.unsaved, 1))} not saved yet: {exc}")
+            self.state.problem = str(exc)
+            report(f"{queries(max(self.state.unsaved, 1))} not saved yet: {exc}")
             return False
+        state = self.state  # a merge may have replaced it
         caught, state.unsaved, state.dirty, state.problem = state.unsaved, 0, False, ""
         if first:
             self.app.ui.info(f"🆕 New session: {state.id}" + (f" ({state.name})" if state.name else ""))
@@ -214,6 +215,15 @@ class Tracker:
         waited = f", with {caught} queries that were waiting" if caught > 1 else ""
         self.app.ui.info(f"💾 Session saved{waited} (expires in {self.settings.ttl_text()})")
         return True
+
+    def _store_merging_through_ctrl_c(self, raw: bytes) -> None:
+        """A save in flight completes: a Ctrl-C during it (the query is over by then) is answered by saving
+        again, from the start (redis-py drops a connection a BaseException cut, so no answer is left behind)."""
+        try:
+            self._store_merging(raw)
+        except KeyboardInterrupt:
+            self.app.ui.warn("interrupted while saving: saving once more, so the query is kept")
+            self._store_merging(self.encode())
 
     def _store_merging(self, raw: bytes) -> None:
         for _ in range(SAVE_ATTEMPTS):
