@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import cleanup_cost, query_cpu
+from bench import cleanup_cost, query_cpu, sessions_store
 from bench.workload import build_session
 from tests.helpers.fake_api import FakeAnthropic
 from tests.helpers.pty_session import PtySession
@@ -153,8 +153,20 @@ def section_cleanup() -> list[str]:
     return cleanup_cost.seed_table(cleanup_cost.Settings())
 
 
+def section_sessions_store() -> list[str]:
+    """Persistence against the blob floor, round trips, Redis CPU, memory per session, listing at 1k/10k/100k,
+    Cluster and Sentinel (``python -m bench.sessions_store`` alone)."""
+    return [] if sessions_store.main() == 0 else ["sessions store (its targets are listed above)"]
+
+
 # The benchmarks, in order. Each prints its lines and returns the goals it missed.
-SECTIONS: list[Callable[[], list[str]]] = [section_startup, section_first_request, section_query_cpu, section_cleanup]
+SECTIONS: list[Callable[[], list[str]]] = [
+    section_startup,
+    section_first_request,
+    section_query_cpu,
+    section_cleanup,
+    section_sessions_store,
+]
 
 
 def main() -> int:
