@@ -52,7 +52,7 @@ app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
 pm.hook.startup(app=app)
 at_start = "redis" in sys.modules
 app.plugin_state["sessions.warm_up"].join(30)
-print(json.dumps({"at_start": at_start, "after": "agentwinter_sessions.store" in sys.modules,
+print(json.dumps({"at_start": at_start, "after": {"redis", "agentwinter_sessions.store"} <= set(sys.modules),
                   "said": app.ui.out.file.getvalue() + app.ui.err.file.getvalue()}))
 """
 

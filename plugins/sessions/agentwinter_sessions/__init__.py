@@ -70,6 +70,8 @@ def startup(app: App) -> None:
 def _load_modules() -> None:
     """Import what the first save needs, so it does not wait for redis-py's imports."""
     try:
+        import redis  # noqa: F401 - connect.client() imports it at the first store call: this is that import
+
         import agentwinter_sessions.redis_store
         import agentwinter_sessions.switching  # noqa: F401
     except Exception:  # a broken install: the first save meets it again and says so in one line
