@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentwinter_core import checkpoints
+from agentwinter_core import checkpoints, history
 from agentwinter_core.checkpoints import digest, write_atomic
 from agentwinter_core.config import EDIT_MODES
-from agentwinter_core.project_tools import READ_ONLY_TOOLS, _is_binary, confine, shown
+from agentwinter_core.project_tools import READ_ONLY_TOOLS, confine, is_binary, shown
 from agentwinter_core.state import App
 from agentwinter_core.tools import Tool, ToolContext, ToolError
 
@@ -31,7 +31,7 @@ class EditState:
     mode: str
     seen: dict[str, str] = field(default_factory=dict)  # path -> digest when the model last read or wrote it
     accept_all: bool = False  # "a" answered during this query
-    query: int = 0  # the current query's number in the conversation
+    query: int | None = 0  # the current query's number in the conversation (None: count it at the first edit)
     entry: dict[str, Any] | None = None  # this query's checkpoint entry, made with its first change
     runs: int = 0  # queries so far in this run (numbers them when no plugin keeps the conversation)
     previous: Any = None  # the last query's Conversation, when no plugin keeps it
@@ -94,7 +94,7 @@ def _target(data: dict[str, Any], ctx: ToolContext) -> tuple[str, Path, bytes | 
         raise ToolError(f"'{given}' is not a regular file")
     if path.stat().st_size > MAX_EDIT_BYTES:
         raise ToolError(f"'{given}' is too large to edit ({path.stat().st_size:,} bytes)")
-    if _is_binary(path):
+    if is_binary(path):
         raise ToolError(f"'{given}' is a binary file: only text files can be edited")
     old = path.read_bytes()
     try:
@@ -175,6 +175,8 @@ def apply(app: App, change: Change) -> str:
         raise ToolError(f"{change.rel} changed on disk meanwhile: read it again, then redo the change")
     mode = change.path.stat().st_mode & 0o7777 if change.old is not None else None
     if state.entry is None:
+        if state.query is None:  # counted here, not before every query: O(history), and most queries edit nothing
+            state.query = len(history.query_starts(app.conversation.messages)) - 1
         state.entry = checkpoints.start_checkpoint(app, state.query)
     checkpoints.record_change(app, state.entry, change.rel, change.old, mode, change.new)
     write_atomic(change.path, change.new, mode)

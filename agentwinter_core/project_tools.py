@@ -95,7 +95,7 @@ def _ignored(path: Path, is_dir: bool, specs: dict[Path, Any]) -> bool:
     return False
 
 
-def _is_binary(path: Path) -> bool:
+def is_binary(path: Path) -> bool:
     with path.open("rb") as handle:
         return b"\0" in handle.read(8192)
 
@@ -117,7 +117,7 @@ def read_file(data: dict[str, Any], ctx: ToolContext) -> str:
     if not path.is_file():
         what = "is not a regular file (a FIFO, device or socket); not read" if path.exists() else "does not exist"
         raise ToolError(f"'{data.get('path')}' {what}")
-    if _is_binary(path):
+    if is_binary(path):
         raise ToolError(f"'{data.get('path')}' is a binary file ({path.stat().st_size:,} bytes)")
     lines = path.read_text(errors="replace").splitlines()
     first = max(1, _number(data, "start_line", 1))
@@ -178,7 +178,7 @@ def search(data: dict[str, Any], ctx: ToolContext) -> str:
     matches: list[str] = []
     start = confine(ctx, data.get("path"))
     for path in [start] if start.is_file() else project_files(ctx, start):
-        if (glob and not fnmatch.fnmatch(path.name, glob)) or _is_binary(path):
+        if (glob and not fnmatch.fnmatch(path.name, glob)) or is_binary(path):
             continue
         for number, line in _matching_lines(regex, path.read_bytes().replace(b"\r\n", b"\n")):
             matches.append(f"{shown(ctx, path)}:{number}: {line.strip()[:MAX_LINE]}")

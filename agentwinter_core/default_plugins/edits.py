@@ -22,7 +22,7 @@ def before_query(app: App) -> None:
     if not conversation.messages:  # a fresh conversation: the model has read nothing in it yet
         state.seen.clear()
     if remembered(app):
-        state.query = len(history.query_starts(conversation.messages))
+        state.query = None  # this query's number, counted at its first edit (the history is there by then)
         return
     # Nothing keeps the conversation: carry the record of edits from one query's conversation to the next.
     state.query = state.runs
