@@ -100,22 +100,23 @@ def api_faults(lab: Lab) -> list[Row]:
     return rows
 
 
+def piped(lab: Lab, argv: list[str], lines: bytes) -> subprocess.Popen[bytes]:
+    """The installed command with ``lines`` piped in (stdin closed after them), its output piped out."""
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=lab.env(), cwd=lab.project
+    )
+    assert process.stdin and process.stdout and process.stderr
+    process.stdin.write(lines)
+    process.stdin.close()
+    return process
+
+
 def interrupts(lab: Lab) -> list[Row]:
     rows = []
     for name, signals in (("Ctrl-C while streaming", 1), ("Ctrl-C twice while streaming", 2)):
         lab.reset()
         lab.fake.add(fake.text("a long answer " * 60, delay=0.05), fake.text("the next answer"))
-        process = subprocess.Popen(
-            [AGENTWINTER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=lab.env(),
-            cwd=lab.project,
-        )
-        assert process.stdin and process.stdout and process.stderr
-        process.stdin.write(b"story\nnext\n")
-        process.stdin.close()
+        process = piped(lab, [AGENTWINTER], b"story\nnext\n")
         select.select([process.stdout], [], [], 30)
         first = os.read(process.stdout.fileno(), 100)
         for _ in range(signals):
@@ -126,17 +127,7 @@ def interrupts(lab: Lab) -> list[Row]:
         rows.append((name, ok, f"exit {process.returncode}, next query answered: {b'the next answer' in out}"))
     lab.reset()
     lab.fake.add(fake.tool_use("shell", {"command": "sleep 30"}), fake.text("the next answer"))
-    process = subprocess.Popen(
-        [AGENTWINTER, "--allow-shell"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=lab.env(),
-        cwd=lab.project,
-    )
-    assert process.stdin and process.stdout and process.stderr
-    process.stdin.write(b"run it\nnext\n")
-    process.stdin.close()
+    process = piped(lab, [AGENTWINTER, "--allow-shell"], b"run it\nnext\n")
     while len(lab.fake.message_requests()) < 1:
         time.sleep(0.05)
     time.sleep(1.0)  # the reply has been streamed and the tool started
