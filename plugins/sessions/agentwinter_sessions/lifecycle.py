@@ -181,9 +181,15 @@ def export_markdown(document: dict[str, Any]) -> str:
         lines.append(f"- {origin}")
     lines.append("")
     lines += _edits_markdown(document)
+    results = {  # each call is shown with its own result, so parallel calls do not nest
+        block.get("tool_use_id"): block
+        for message in document["messages"]
+        for block in history.blocks(message)
+        if block.get("type") == "tool_result"
+    }
     for message in document["messages"]:
         for block in history.blocks(message):
-            lines += _markdown_block(message["role"], block)
+            lines += _markdown_block(message["role"], block, results)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -213,18 +219,19 @@ def _edits_markdown(document: dict[str, Any]) -> list[str]:
     return ["## Files the agent changed", "", *lines, ""] if lines else []
 
 
-def _markdown_block(role: str, block: dict[str, Any]) -> list[str]:
+def _markdown_block(role: str, block: dict[str, Any], results: dict[Any, dict[str, Any]]) -> list[str]:
     kind = block.get("type")
     if kind == "text":
         return [f"## {'You' if role == 'user' else 'Claude'}", "", block.get("text", ""), ""]
-    if kind == "tool_use":
-        call = orjson.dumps(block.get("input", {})).decode()
-        return [f"<details><summary>🔧 {block.get('name')} <code>{_short(call, 100)}</code></summary>", ""]
-    if kind == "tool_result":
-        output = _result_text(block.get("content"))
-        label = "error" if block.get("is_error") else f"{len(output):,} characters"
-        return ["```", _short(output, 600), "```", f"({label})", "</details>", ""]
-    return []  # thinking and other blocks are not part of the transcript
+    if kind != "tool_use":
+        return []  # results come with their calls; thinking and other blocks are not part of the transcript
+    call = orjson.dumps(block.get("input", {})).decode()
+    lines = [f"<details><summary>🔧 {block.get('name')} <code>{_short(call, 100)}</code></summary>", ""]
+    if (result := results.get(block.get("id"))) is not None:
+        output = _result_text(result.get("content"))
+        label = "error" if result.get("is_error") else f"{len(output):,} characters"
+        lines += ["```", _short(output, 600), "```", f"({label})"]
+    return [*lines, "</details>", ""]
 
 
 def _result_text(content: Any) -> str:
