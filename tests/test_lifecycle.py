@@ -333,3 +333,20 @@ def test_redis_down_stops_a_resume_with_one_line_and_no_password(env, fake_api, 
     listed = cli("sessions", "list", cwd=env)
     assert listed.returncode == 1 and "unreachable" in listed.stderr and "hunter2" not in listed.stderr
     assert fake_api.message_requests() == []
+
+
+def test_a_removed_session_stays_removed_unless_its_archived_copy_is_kept(env, fake_api, redis_server):
+    for name in ("bye", "keep"):
+        app, agent = make_app(env, session=name)
+        run_query(app, agent, f"remember {name}")
+        app.pm.hook.shutdown(app=app)  # archived on exit
+    removed = cli("sessions", "rm", "bye", cwd=env)
+    assert removed.returncode == 0 and removed.stdout.startswith("removed session-")
+    assert "archived" not in removed.stdout
+    again = cli("sessions", "rm", "bye", cwd=env)
+    assert again.returncode == 2 and again.stderr == "error: no session matches 'bye'\n"  # said once, not twice
+    resumed = cli("--resume", "bye", "-p", "hi", cwd=env)
+    assert resumed.returncode == 2 and "no session matches 'bye'" in resumed.stderr  # not back from the archive
+    kept = cli("sessions", "rm", "keep", "--keep-archive", cwd=env)
+    assert "an archived copy stays" in kept.stdout
+    assert cli("sessions", "restore", "keep", cwd=env).returncode == 0

@@ -99,6 +99,14 @@ class Archive:
         rows = table.search().where(f"id = {quote(session_id)}").select(["version", "raw"]).to_list()
         return max(rows, key=lambda row: row["version"])["raw"].encode() if rows else None
 
+    def remove(self, session_id: str) -> bool:
+        """Delete every archived version of a session; False when there was none."""
+        table = self._table()
+        if table is None or not table.count_rows(f"id = {quote(session_id)}"):
+            return False
+        retry(lambda: table.delete(f"id = {quote(session_id)}"))
+        return True
+
     def versions(self) -> dict[str, int]:
         """id -> highest archived version."""
         result: dict[str, int] = {}

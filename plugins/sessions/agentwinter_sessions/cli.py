@@ -182,15 +182,32 @@ def show(ref: Ref) -> None:
     typer.echo(lifecycle.export_markdown(document))
 
 
-def rm(ref: Ref) -> None:
-    """Remove a session from Redis (archived first when the archive is installed)."""
+def rm(
+    ref: Ref,
+    keep_archive: Annotated[
+        bool, typer.Option("--keep-archive", help="Keep an archived copy, for sessions restore.")
+    ] = False,
+) -> None:
+    """Remove a session from Redis, and its archived copies unless --keep-archive."""
+    from agentwinter_core.state import UsageError
     from agentwinter_sessions import lifecycle
 
     ctx = Context()
-    session_id = ctx.find(ref)
-    kept = ctx.archive is not None and (lifecycle.archive_one(ctx.store, ctx.archive, session_id) or True)
-    ctx.store.delete(session_id)
-    typer.echo(f"removed {session_id}" + (" (an archived copy stays: sessions restore brings it back)" if kept else ""))
+    live = ctx.store.resolve(ref.strip())
+    archived = [] if live or ctx.archive is None else ctx.archive.find(ref.strip())
+    if len(live) > 1 or len(archived) > 1:
+        raise UsageError(f"'{ref}' matches {len(live) or len(archived)} sessions: give more of the id")
+    if not live and not archived:
+        ctx.find(ref)  # says why in one line: gone from Redis, or no such session
+    session_id = (live or archived)[0]
+    if keep_archive and ctx.archive is not None:
+        lifecycle.archive_one(ctx.store, ctx.archive, session_id)
+    elif ctx.archive is not None:
+        ctx.archive.remove(session_id)  # removed means gone: --resume must not bring it back from the archive
+    if live:
+        ctx.store.delete(session_id)
+    kept = " (an archived copy stays: sessions restore brings it back)" if keep_archive and ctx.archive else ""
+    typer.echo(f"removed {session_id}{kept}")
 
 
 def export(
