@@ -204,12 +204,11 @@ def client(where: Target) -> Any:
             ssl_check_hostname=where.verify == "required",
         )
     if where.kind == "unix":
-        common.pop("retry_on_error")
         return redis.Redis(unix_socket_path=where.path, db=where.db, **common)
     if where.kind == "cluster":
         from redis.cluster import ClusterNode, RedisCluster
 
-        common.pop("retry_on_error")
+        common.pop("retry_on_error")  # RedisCluster retries on its own terms (it takes no such argument)
         nodes = [ClusterNode(host, port) for host, port in where.hosts]
         return RedisCluster(startup_nodes=nodes, require_full_coverage=True, **common)
     if where.kind == "sentinel":
