@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import _thread
 import io
+import signal
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -117,14 +118,18 @@ def test_interrupt_during_a_tool_answers_pending_uses(fake_api, make_app):
 
 
 def test_interrupt_while_streaming_discards_the_partial_turn(fake_api, make_app):
-    fake_api.add(fake.text("a long answer " * 20, delay=0.05), fake.text("second answer"))
+    # the stream holds after its first words; Ctrl-C (a real SIGINT, to the thread reading the stream) lands then
+    fake_api.add(replace(fake.text("a long answer " * 20), fault="stall", stall=60), fake.text("second answer"))
     app, agent = make_app(Memory())
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
+    main = threading.main_thread().ident
+    assert main is not None
+    ctrl_c = threading.Thread(target=lambda: fake_api.stalled.wait(60) and signal.pthread_kill(main, signal.SIGINT))
+    ctrl_c.start()
     try:
         result = run_query(app, agent, "tell me a story")
     finally:
-        timer.cancel()
+        fake_api.released.set()
+        ctrl_c.join()
     assert result.interrupted
     assert app.conversation.messages == []  # nothing came back: the query is forgotten
     assert run_query(app, agent, "short please").error is None

@@ -55,6 +55,6 @@ def test_the_example_wins_over_the_default_and_each_can_be_turned_off(venv, tmp_
     off = cleanup_in(venv, tmp_path, AGENTWINTER_DISABLE_PLUGINS="keep_recent,cleanup")
     assert off == {"messages": 30, "cleared": 0}
 
-    venv.pip("uninstall", "-y", "agentwinter-cleanup-keep-recent")
+    venv.uninstall("agentwinter-cleanup-keep-recent")
     assert cleanup_in(venv, tmp_path) == {"messages": 30, "cleared": 7}
     assert cleanup_in(venv, tmp_path, AGENTWINTER_DISABLE_PLUGINS="cleanup") == {"messages": 30, "cleared": 0}

@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from agentwinter_core.ui import UI
@@ -43,8 +44,8 @@ def test_a_warning_carries_one_marker():
 
 
 def test_piping_into_head_ends_quietly_and_asks_nothing_more(fake_api, tmp_path):
-    # a long answer, streamed slowly enough that the reader is gone before it ends
-    fake_api.add(text("line of the answer\n" * 400, delay=0.002), text("second answer"))
+    # a long answer that holds after its first lines until the reader is gone
+    fake_api.add(replace(text("line of the answer\n" * 400), fault="stall", stall=60, stall_after=3), text("second"))
     env = {**os.environ, **fake_api.env(), "AGENTWINTER_DISABLE_PLUGINS": "sessions"}
     process = subprocess.Popen(
         [AGENTWINTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path
@@ -54,6 +55,7 @@ def test_piping_into_head_ends_quietly_and_asks_nothing_more(fake_api, tmp_path)
     process.stdin.close()
     assert process.stdout.readline() == b"line of the answer\n"
     process.stdout.close()  # what `head -1` does
+    fake_api.released.set()  # the rest of the answer meets the closed pipe
     process.wait(60)
     stderr = process.stderr.read().decode()
     assert "BrokenPipe" not in stderr and "unexpected" not in stderr and "Exception ignored" not in stderr

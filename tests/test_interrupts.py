@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_piped_run_exits_non_zero_when_a_query_failed(fake_api, tmp_path):
 
 
 def test_two_quick_ctrl_c_while_streaming_cancel_the_query_only(fake_api, tmp_path):
-    fake_api.add(fake.text("a long answer " * 40, delay=0.05), fake.text("the next answer"))
+    fake_api.add(replace(fake.text("a long answer " * 40), fault="stall", stall=60), fake.text("the next answer"))
     process = subprocess.Popen(
         [AGENTWINTER],
         stdin=subprocess.PIPE,
@@ -99,8 +100,7 @@ def test_two_quick_ctrl_c_while_streaming_cancel_the_query_only(fake_api, tmp_pa
     assert process.stdin and process.stdout and process.stderr
     process.stdin.write(b"tell a story\nand then?\n")
     process.stdin.close()
-    ready, _, _ = select.select([process.stdout], [], [], 30)  # the answer has started streaming
-    assert ready and os.read(process.stdout.fileno(), 100).startswith(b"a long answer")
+    assert fake_api.stalled.wait(30)  # the answer has started streaming, and holds until the Ctrl-C
     process.send_signal(signal.SIGINT)
     process.send_signal(signal.SIGINT)
     out, err = process.stdout.read(), process.stderr.read()  # both end when the process does

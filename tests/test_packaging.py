@@ -39,7 +39,7 @@ def test_installed_plugin_is_found_listed_blocked_and_removed(venv, tmp_path):
     blocked = venv.run("agentwinter", stdin="!demo\n", env={**env, "AGENTWINTER_DISABLE_PLUGINS": "demo"})
     assert "unknown command !demo" in blocked.stderr
 
-    venv.pip("uninstall", "-y", "agentwinter-demo")
+    venv.uninstall("agentwinter-demo")
     assert "demo" not in plugins(venv)
     gone = venv.run("agentwinter", stdin="!demo\n", env=env)
     assert gone.returncode == 0 and "unknown command !demo" in gone.stderr

@@ -87,7 +87,7 @@ def test_install_turns_sessions_on_and_uninstall_turns_them_off(venv, fake_api, 
     on = venv.run("agentwinter", stdin="one\n", env=env)
     assert "🆕 New session" in on.stderr and redis_server.client(1).keys("agentwinter:session:*")
 
-    venv.pip("uninstall", "-y", "agentwinter-sessions")
+    venv.uninstall("agentwinter-sessions")
     closed = {**env, "AGENTWINTER_REDIS_URL": "redis://127.0.0.1:9/1"}
     off = venv.run("agentwinter", stdin="one\ntwo\n", env=closed)
     assert off.returncode == 0

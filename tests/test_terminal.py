@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_tools_say_which_tool_ran_on_which_path(terminal, fake_api):
 
 
 def test_ctrl_c_while_streaming_prints_the_answer_so_far_once_and_no_empty_timing(terminal, fake_api):
-    fake_api.add(text(long_answer(40), delay=0.05))
+    fake_api.add(replace(text(long_answer(40)), fault="stall", stall=60, stall_after=12))  # holds after item 5
     terminal.send("list the parts", "Enter")
     terminal.wait_for("item number 3 ")
     terminal.send("C-c")

@@ -39,13 +39,14 @@ class Reply:
     cut_tool_input: bool = False  # max_tokens in the middle of a tool_use's JSON
     fault: str = ""  # one of FAULTS: a broken stream, a cut connection or a stall
     stall: float = 0.0  # seconds a stall lasts (the fake's stop() ends it early)
+    stall_after: int = 1  # text/JSON deltas sent before a "stall" or "cut"
 
 
 # What can go wrong with a streamed answer, beyond HTTP errors and error events:
 FAULTS = {
     "stall_headers": "no response at all for `stall` seconds",
-    "stall": "the stream stops sending for `stall` seconds after the first delta, then goes on",
-    "cut": "the connection is closed after the first delta",
+    "stall": "the stream stops sending for `stall` seconds after `stall_after` deltas, then goes on",
+    "cut": "the connection is closed after `stall_after` deltas",
     "no_stop": "every event but message_stop",
     "bad_json": "an event whose data is not JSON",
     "not_utf8": "an event whose data is not UTF-8",
@@ -290,7 +291,8 @@ class FakeAnthropic:
         self.replies: list[Reply | Callable[[dict[str, Any]], Reply]] = []
         self.failure: Reply | None = None
         self.api_key = API_KEY
-        self.released = threading.Event()  # set by stop(): ends every stall at once
+        self.released = threading.Event()  # set by stop() (or a test): ends every stall at once
+        self.stalled = threading.Event()  # set when a stream stalls: a test acts while the client waits mid-stream
         self.cache_min_tokens = 1024
         self._cache: list[tuple[float, list[bytes]]] = []
         self._lock = threading.Lock()
@@ -456,10 +458,11 @@ class _Handler(BaseHTTPRequestHandler):
             for number, event in enumerate(_faulty(_events(message, reply), reply.fault)):
                 self.wfile.write(event)
                 self.wfile.flush()
-                if number == 3 and reply.fault in ("stall", "cut"):  # after the first delta
+                if number == 2 + reply.stall_after and reply.fault in ("stall", "cut"):  # after the first deltas
                     if reply.fault == "cut":
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return 200
+                    self.fake.stalled.set()
                     self.fake.released.wait(reply.stall)
                 if reply.delay:
                     time.sleep(reply.delay)
