@@ -9,8 +9,7 @@ import subprocess
 import orjson
 import pytest
 
-from tests.test_lifecycle import AGENTWINTER, project_env
-from tests.test_sessions import user_texts
+from tests.helpers.app import AGENTWINTER, project_env, user_texts
 
 TERMINALS, QUERIES = 4, 6
 
@@ -59,7 +58,7 @@ def test_a_terminal_that_keeps_losing_the_race_forks_under_a_derived_name(env, f
     from agentwinter_sessions.redis_store import RedisStore
 
     from agentwinter_core.query import run_query
-    from tests.test_lifecycle import err, make_app
+    from tests.helpers.app import err, make_app
 
     app, agent = make_app(env, session="busy")
     run_query(app, agent, "a1")

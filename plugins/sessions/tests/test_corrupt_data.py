@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from agentwinter_core.cli import build_cli
 from agentwinter_core.query import run_command, run_query
 from agentwinter_core.state import UsageError
-from tests.test_lifecycle import err, make_app, out, project_env
-from tests.test_sessions import user_texts
+from tests.helpers.app import err, make_app, out, project_env, user_texts
 
 
 @pytest.fixture

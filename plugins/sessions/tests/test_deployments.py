@@ -13,12 +13,11 @@ import pytest
 from agentwinter_sessions import tracker
 
 from agentwinter_core.query import run_command, run_query
+from tests.helpers.app import cli, err, make_app, out, project_env, user_texts
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.topologies import Cluster, SentinelSet, TlsServer, acl_user
-from tests.test_lifecycle import cli, err, make_app, out, project_env
-from tests.test_sessions import user_texts
 
-README = Path(__file__).resolve().parents[1] / "plugins" / "sessions" / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from agentwinter_sessions.lifecycle import export_markdown
 
 from agentwinter_core.query import run_query
 from tests.helpers import fake_api as fake
-from tests.test_lifecycle import cli, command, make_app, project_env
+from tests.helpers.app import cli, command, make_app, project_env
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_fork_name_and_export_frictions(env, fake_api, redis_server, tmp_path):
 
 
 def test_a_failed_first_query_announces_no_session_and_no_resume(env, fake_api, redis_server):
-    from tests.test_lifecycle import err
+    from tests.helpers.app import err
 
     app, agent = make_app(env)
     fake_api.fail_always(400, "invalid_request_error")

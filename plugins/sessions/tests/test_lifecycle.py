@@ -3,7 +3,6 @@ names, resume, continue, fork, export/import, stale-context detection, archive â
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -14,61 +13,17 @@ from pathlib import Path
 import pytest
 from agentwinter_sessions import tracker
 
-from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.host import build_plugin_manager
-from agentwinter_core.query import run_command, run_query
+from agentwinter_core.query import run_query
 from agentwinter_core.state import UsageError
-from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
-from tests.helpers.gitrepo import commit, init, isolate
-
-AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
+from tests.helpers.app import cli, command, err, make_app, project_env
+from tests.helpers.gitrepo import commit, init
 
 
 @pytest.fixture
 def env(fake_api, redis_server, tmp_path, monkeypatch):
     return project_env(fake_api, redis_server, tmp_path, monkeypatch)
-
-
-def project_env(fake_api, redis_server, tmp_path, monkeypatch) -> Path:
-    """A project directory, with the fake API, a Redis and an isolated git and config."""
-    isolate(tmp_path, monkeypatch)
-    for name, value in fake_api.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AGENTWINTER_REDIS_URL", redis_server.url())
-    monkeypatch.setenv("AGENTWINTER_CONFIG", str(tmp_path / "config.toml"))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "features.txt").write_text("search\nexport\nsync\n")
-    return project
-
-
-def make_app(project: Path, **options):
-    """An in-process agentwinter with every installed plugin but cleanup, started with these options."""
-    pm = build_plugin_manager(disabled={"cleanup"})
-    app = build_app(pm, interactive=False, project_dir=project, options=options)
-    app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
-    agent = build_agent(app)
-    pm.hook.startup(app=app)
-    return app, agent
-
-
-def err(app) -> str:
-    return app.ui.err.file.getvalue()
-
-
-def out(app) -> str:
-    return app.ui.out.file.getvalue()
-
-
-def command(app, line: str) -> str:
-    before = len(out(app))
-    run_command(app, line)
-    return out(app)[before:]
-
-
-def cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([AGENTWINTER, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
 # ---- names, resume, continue ----------------------------------------------------------------------------

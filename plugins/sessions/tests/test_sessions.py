@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from agentwinter_sessions import switching, tracker
+from agentwinter_sessions import tracker
 from agentwinter_sessions.redis_store import meta_key
 
 from agentwinter_core.app import build_agent, build_app
@@ -16,6 +16,7 @@ from agentwinter_core.query import run_command, run_query
 from agentwinter_core.state import Conversation, QueryResult, Usage
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
+from tests.helpers.app import err, is_save, out, resume_in, user_texts
 
 ID = re.compile(r"session-\d{8}-\d{6}-[0-9a-f]{8}")
 
@@ -36,14 +37,6 @@ def make_app(env):
     app = build_app(pm, interactive=False, project_dir=env / "project")
     app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
     return app, build_agent(app)
-
-
-def err(app) -> str:
-    return app.ui.err.file.getvalue()
-
-
-def out(app) -> str:
-    return app.ui.out.file.getvalue()
 
 
 def session_key(app) -> str:
@@ -77,21 +70,6 @@ def test_first_and_second_query_persist_in_db1_with_indicators(env, fake_api, re
     assert document["cwd"] == str(env / "project") and document["usage"]["output_tokens"] > 0
     assert out(app) == "3 features\nstill 3\n"
     assert fake_api.violations == []
-
-
-def resume_in(app, session_id: str) -> None:
-    """Another terminal resumes the session, as --resume does."""
-    switching.open_session(tracker(app), session_id)
-
-
-def is_save(keys) -> bool:
-    """The keys a save's round trip names (the document first, its meta, the indexes), not the archive
-    sweep's, which runs in a thread of its own and names the index alone."""
-    return len(keys) > 2 and keys[0].startswith("agentwinter:session:") and "agentwinter:index" in keys
-
-
-def user_texts(messages) -> list[str]:
-    return [b["text"] for m in messages if m["role"] == "user" for b in m["content"] if b.get("type") == "text"]
 
 
 def test_ttl_is_set_and_slid_by_every_query(env, fake_api, redis_server, monkeypatch):

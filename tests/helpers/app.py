@@ -1,0 +1,76 @@
+"""agentwinter built in process as the CLI builds it, and the installed CLI: what the session tests drive."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from agentwinter_sessions import switching, tracker
+
+from agentwinter_core.app import build_agent, build_app
+from agentwinter_core.host import build_plugin_manager
+from agentwinter_core.query import run_command
+from agentwinter_core.ui import UI
+from tests.helpers.gitrepo import isolate
+
+AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
+
+
+def project_env(fake_api, redis_server, tmp_path, monkeypatch) -> Path:
+    """A project directory, with the fake API, a Redis and an isolated git and config."""
+    isolate(tmp_path, monkeypatch)
+    for name, value in fake_api.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AGENTWINTER_REDIS_URL", redis_server.url())
+    monkeypatch.setenv("AGENTWINTER_CONFIG", str(tmp_path / "config.toml"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "features.txt").write_text("search\nexport\nsync\n")
+    return project
+
+
+def make_app(project: Path, **options):
+    """An in-process agentwinter with every installed plugin but cleanup, started with these options."""
+    pm = build_plugin_manager(disabled={"cleanup"})
+    app = build_app(pm, interactive=False, project_dir=project, options=options)
+    app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
+    agent = build_agent(app)
+    pm.hook.startup(app=app)
+    return app, agent
+
+
+def err(app) -> str:
+    return app.ui.err.file.getvalue()
+
+
+def out(app) -> str:
+    return app.ui.out.file.getvalue()
+
+
+def command(app, line: str) -> str:
+    """What one ``!command`` printed."""
+    before = len(out(app))
+    run_command(app, line)
+    return out(app)[before:]
+
+
+def cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The installed command, run to its end."""
+    return subprocess.run([AGENTWINTER, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def resume_in(app, session_id: str) -> None:
+    """Another terminal resumes the session, as --resume does."""
+    switching.open_session(tracker(app), session_id)
+
+
+def is_save(keys) -> bool:
+    """The keys a save's round trip names (the document first, its meta, the indexes), not the archive
+    sweep's, which runs in a thread of its own and names the index alone."""
+    return len(keys) > 2 and keys[0].startswith("agentwinter:session:") and "agentwinter:index" in keys
+
+
+def user_texts(messages) -> list[str]:
+    return [b["text"] for m in messages if m["role"] == "user" for b in m["content"] if b.get("type") == "text"]
