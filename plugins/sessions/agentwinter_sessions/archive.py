@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from agentwinter_core import history
+from agentwinter_core.api import history
 from agentwinter_sessions.document import first_query
 
 TABLE = "sessions"
