@@ -28,6 +28,8 @@ from agentwinter_core.state import App, CliOption, Command, Conversation, Messag
 if TYPE_CHECKING:
     import pluggy
 
+    from agentwinter_core.ui import print_table
+
     hookimpl: pluggy.HookimplMarker
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "load_config",
     "plugin_state",
     "positive_int",
+    "print_table",
     "read_settings",
     "redact",
     "redact_url",
@@ -66,9 +69,13 @@ def plugin_state(app: App, key: str, make: Callable[[], T]) -> T:
 
 
 def __getattr__(name: str) -> Any:
-    """``hookimpl`` on first use, as the package makes it: importing the API does not load pluggy by itself."""
-    if name != "hookimpl":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import agentwinter_core
+    """``hookimpl`` and ``print_table`` on first use: importing the API loads neither pluggy nor rich."""
+    if name == "hookimpl":
+        import agentwinter_core
 
-    return agentwinter_core.hookimpl
+        return agentwinter_core.hookimpl
+    if name == "print_table":
+        from agentwinter_core.ui import print_table
+
+        return print_table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

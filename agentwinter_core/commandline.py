@@ -80,13 +80,14 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        cells = [
-            [row["name"], row["distribution"], row["version"], row["status"], ", ".join(row["hooks"]) or row["error"]]
-            for row in rows
-        ]
-        widths = [max(len(str(cell[i])) for cell in cells) for i in range(4)]
-        for cell in cells:
-            typer.echo("  ".join([*(str(c).ljust(w) for c, w in zip(cell, widths, strict=False)), cell[4] or "-"]))
+        from agentwinter_core.ui import print_table  # rich: only for the listing
+
+        print_table(
+            [
+                [r["name"], r["distribution"], r["version"], r["status"], ", ".join(r["hooks"]) or r["error"] or "-"]
+                for r in rows
+            ]
+        )
 
     pm.hook.register_cli_commands(cli=cli)
     return cli

@@ -64,3 +64,15 @@ def test_plugin_state_is_made_once_per_run(tmp_path):
     first = api.plugin_state(app, "demo", lambda: made.append(1) or len(made))
     assert api.plugin_state(app, "demo", lambda: made.append(1) or len(made)) == first == 1
     assert made == [1] and app.plugin_state == {"demo": 1}
+
+
+def test_print_table_is_plain_text_when_piped(capsys):
+    long = "why " * 60
+    api.print_table([["a1", "", "[bold]x[/bold] :smile:"], ["b", "named", long]], ["id", "name", "first_query"])
+    assert capsys.readouterr().out.splitlines() == [
+        "id  name   first_query",
+        "a1         [bold]x[/bold] :smile:",  # a cell is text, not markup; no trailing blanks
+        f"b   named  {long.rstrip()}",  # never wrapped, whatever the width
+    ]
+    api.print_table([["one", "x"], ["three", "-"]])  # no header
+    assert capsys.readouterr().out == "one    x\nthree  -\n"

@@ -132,7 +132,9 @@ def list_(
     columns = ["id", "name", "messages", "updated", "expires_in", "archived", "first_query"]
     shown = {None: "-", True: "yes", False: "no"}
     rows = [{**r, "archived": shown[r["archived"]]} for r in rows]
-    table(
+    from agentwinter_core.api import print_table  # rich: only for a listing
+
+    print_table(
         [[*([r["cwd"]] if all_dirs else []), *(str(r[c]) for c in columns)] for r in rows],
         [*(["directory"] if all_dirs else []), *columns],
     )
@@ -157,12 +159,6 @@ def row_of(row: Any, archived: dict[str, int] | None) -> dict[str, Any]:
         "archived": None if archived is None else row.id in archived,
         "first_query": meta.first_query,
     }
-
-
-def table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def show(ref: Ref) -> None:
@@ -315,7 +311,9 @@ def list_transcripts(here: Path) -> None:
         ]
         for p in found
     ]
-    table(rows, ["id", "updated", "bytes", "first_prompt"])
+    from agentwinter_core.api import print_table
+
+    print_table(rows, ["id", "updated", "bytes", "first_prompt"])
     typer.echo("Import one with: agentwinter sessions import --from claude-code ID (an id prefix) or --latest")
 
 
