@@ -268,9 +268,9 @@ def print_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = No
     if console.is_terminal:
         console.print(table)
         return
-    plain = Console(file=io.StringIO(), width=1_000_000, color_system=None, highlight=False)
-    plain.print(table)
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in plain.file.getvalue().splitlines()))
+    text = io.StringIO()
+    Console(file=text, width=1_000_000, color_system=None, highlight=False).print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
 
 
 def finished_length(text: str) -> int:
