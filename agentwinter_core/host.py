@@ -45,7 +45,7 @@ class PluginInfo:
     name: str
     distribution: str
     version: str
-    status: str  # "active", "blocked" or "failed"
+    status: str  # "active", "blocked", "failed" or "ignored" (its name is another plugin's)
     hooks: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -58,15 +58,17 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.warn = warn
         self.origins: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
-        self.not_loaded: dict[str, PluginInfo] = {}  # blocked or failed entry points
+        self.not_loaded: dict[str, PluginInfo] = {}  # entry points that failed to load
 
     def infos(self) -> list[PluginInfo]:
         """Every plugin known to this run, registered or not, sorted by name."""
         rows = list(self.not_loaded.values())
-        for ep in entry_points(group=PROJECT_NAME):  # blocked ones were never imported: listed from their metadata
+        for ep in entry_points(group=PROJECT_NAME):  # the ones never imported, from their metadata
+            dist, version = _origin(ep)
             if self.is_blocked(ep.name) and ep.name not in self.not_loaded:
-                self.not_loaded[ep.name] = PluginInfo(ep.name, *_origin(ep), "blocked")
-                rows.append(self.not_loaded[ep.name])
+                rows.append(PluginInfo(ep.name, dist, version, "blocked"))
+            elif self.has_plugin(ep.name) and self.origins.get(ep.name, ("agentwinter",))[0] != dist:
+                rows.append(PluginInfo(ep.name, dist, version, "ignored", error="that name is already taken"))
         for name, plugin in self.list_name_plugin():
             if plugin is None or name is None:
                 continue
