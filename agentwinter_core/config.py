@@ -79,7 +79,7 @@ def load_config(path: Path | None = None, **flags: Any) -> Config:
 class Setting:
     """One key of a config-file table: how its value is taken, and the words for a value that is refused."""
 
-    take: Callable[[Any], Any]  # the typed value; raises ValueError or TypeError for a wrong one (never coerces)
+    take: Callable[[Any], Any]  # the typed value; raises ValueError or TypeError for a value of the wrong type
     expected: str  # what the value must be, e.g. "a positive whole number"
     default: Any = None  # named in the warning; None: "the default"
     env: str | None = None  # an environment variable that wins over the file; its text goes through ``take``
