@@ -1,17 +1,25 @@
 """agentwinter: a terminal agent that explores your code project with Claude.
 
-Plugin authors need only::
+Plugins import from the public API only (``agentwinter_core.api``)::
 
-    from agentwinter_core import hookimpl
+    from agentwinter_core.api import hookimpl
+
+``hookimpl`` stays importable from here for plugins written before the API existed.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 PROJECT_NAME = "agentwinter"  # pluggy project name and entry-point group
 
 __all__ = ["PROJECT_NAME", "__version__", "hookimpl", "hookspec"]
+
+if TYPE_CHECKING:
+    import pluggy
+
+    hookimpl: pluggy.HookimplMarker
+    hookspec: pluggy.HookspecMarker
 
 
 def __getattr__(name: str) -> Any:

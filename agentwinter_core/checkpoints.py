@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agentwinter_core import history
+from agentwinter_core.api import plugin_state
 from agentwinter_core.config import data_dir, positive_int
 from agentwinter_core.project_tools import confine
 from agentwinter_core.state import App
@@ -62,11 +63,12 @@ def write_atomic(path: Path, data: bytes, mode: int | None) -> None:
 
 def max_bytes(app: App) -> int:
     """The snapshot space per conversation; read once per run, so a wrong value is one warning."""
-    if "checkpoint_max_bytes" not in app.plugin_state:
+
+    def read() -> int:
         value = app.config.section("agentwinter").get("checkpoint_max_bytes", DEFAULT_MAX_BYTES)
-        limit = positive_int(value, "checkpoint_max_bytes", DEFAULT_MAX_BYTES, app.ui.warn)
-        app.plugin_state["checkpoint_max_bytes"] = limit
-    return app.plugin_state["checkpoint_max_bytes"]
+        return positive_int(value, "checkpoint_max_bytes", DEFAULT_MAX_BYTES, app.ui.warn)
+
+    return plugin_state(app, "checkpoint_max_bytes", read)
 
 
 # ---- the stored snapshots --------------------------------------------------------------------------
@@ -237,7 +239,8 @@ def _restore(app: App, group: Group, undone: list[dict[str, Any]]) -> list[str]:
             continue
         if manifest.get("project") != str(app.project_dir):
             return [f"These changes were made in {manifest.get('project')}, not here: nothing restored."]
-        files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+        files = entry.get("files")
+        files = files if isinstance(files, dict) else {}
         for rel, state in manifest["files"].items():
             if isinstance(state, dict):
                 before.setdefault(rel, (state.get("before"), state.get("mode")))

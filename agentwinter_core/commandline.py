@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import inspect
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from agentwinter_core import __version__
 from agentwinter_core.cli import run
 from agentwinter_core.config import EDIT_MODES
 from agentwinter_core.host import PluginManager
 
+PLUGIN_OPTIONS = "agentwinter.plugin_options"  # ctx.meta key of the plugins' option values
 HELP = "Ask Claude about the code project you are in. Without a command: an interactive session."
 
 
@@ -47,7 +47,6 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         project: Annotated[
             Path | None, typer.Option("--project", "-C", help="Project directory (default: here).")
         ] = None,
-        **options: Any,  # the plugins' own options (register_cli_options)
     ) -> None:
         if version:
             typer.echo(f"agentwinter {__version__}")
@@ -60,13 +59,12 @@ def build_cli(pm: PluginManager) -> typer.Typer:
             "allow_shell": allow_shell,
             "edits": edits,
             "project_dir": project,
-            "options": options,
+            "options": ctx.meta.get(PLUGIN_OPTIONS, {}),
         }
         if ctx.invoked_subcommand is None:
             raise typer.Exit(run(pm, prompt, **ctx.obj))
 
-    with_plugin_options(root, pm)
-    cli.callback(invoke_without_command=True)(root)
+    cli.callback(invoke_without_command=True, cls=with_plugin_options(pm))(root)
 
     @cli.command()
     def ask(ctx: typer.Context, query: Annotated[str, typer.Argument(help="The question.")]) -> None:
@@ -80,44 +78,56 @@ def build_cli(pm: PluginManager) -> typer.Typer:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        cells = [
-            [row["name"], row["distribution"], row["version"], row["status"], ", ".join(row["hooks"]) or row["error"]]
-            for row in rows
-        ]
-        widths = [max(len(str(cell[i])) for cell in cells) for i in range(4)]
-        for cell in cells:
-            typer.echo("  ".join([*(str(c).ljust(w) for c, w in zip(cell, widths, strict=False)), cell[4] or "-"]))
+        from agentwinter_core.ui import print_table  # rich: only for the listing
+
+        print_table(
+            [
+                [r["name"], r["distribution"], r["version"], r["status"], ", ".join(r["hooks"]) or r["error"] or "-"]
+                for r in rows
+            ]
+        )
 
     pm.hook.register_cli_commands(cli=cli)
     return cli
 
 
-def with_plugin_options(root: Callable[..., None], pm: PluginManager) -> None:
-    """Give ``root`` a signature with the plugins' options, which typer turns into real options."""
-    signature = inspect.signature(root, eval_str=True)
-    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    taken = {"help", "h"} | {p.name for p in params} | {flag.lstrip("-") for p in params for flag in _flags(p)}
-    for found in pm.hook.register_cli_options():
-        for option in found or []:
-            flags = {flag.lstrip("-") for flag in option.flags}
-            if option.name in taken or flags & taken or not option.name.isidentifier():
-                pm.warn(f"command-line option {', '.join(option.flags)} ignored: already taken")
-                continue
-            taken |= flags | {option.name}
-            kind = bool if option.switch else str | None
-            spec = typer.Option(*option.flags, help=option.help, metavar=None if option.switch else option.metavar)
-            default = False if option.switch else None
-            params.append(
-                inspect.Parameter(
-                    option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, spec]
-                )
-            )
-    root.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+def with_plugin_options(pm: PluginManager) -> type[TyperGroup]:
+    """The root command's class: typer's group plus a typer option for each plugin option (register_cli_options).
 
+    A name or flag already taken is skipped with one warning. The values go to ``ctx.meta[PLUGIN_OPTIONS]``
+    (not to the callback's arguments, which typer derives from its signature).
+    """
+    wanted = [option for found in pm.hook.register_cli_options() for option in found or []]
+    chosen: list[TyperOption] = []
+    decided = False  # typer builds the command at every invocation: warn once
 
-def _flags(param: inspect.Parameter) -> list[str]:
-    """The flags of a typer option parameter (in Annotated form typer keeps the first one as ``default``)."""
-    flags = []
-    for info in getattr(param.annotation, "__metadata__", ()):
-        flags += [getattr(info, "default", None), *(getattr(info, "param_decls", None) or ())]
-    return [flag for flag in flags if isinstance(flag, str) and flag.startswith("-")]
+    def keep(ctx: typer.Context, param: Any, value: Any) -> Any:
+        ctx.meta.setdefault(PLUGIN_OPTIONS, {})[param.name] = value
+        return value
+
+    class Root(TyperGroup):
+        def __init__(self, **kwargs: Any) -> None:
+            nonlocal decided
+            super().__init__(**kwargs)
+            if not decided:
+                decided = True
+                taken = {"help", "-h", "--help"} | {n for p in self.params for n in [p.name, *p.opts] if n}
+                for option in wanted:
+                    if {option.name, *option.flags} & taken or not option.name.isidentifier():
+                        pm.warn(f"command-line option {', '.join(option.flags)} ignored: already taken")
+                        continue
+                    taken |= {option.name, *option.flags}
+                    chosen.append(
+                        TyperOption(
+                            param_decls=[*option.flags, option.name],
+                            is_flag=option.switch,
+                            default=False if option.switch else None,
+                            help=option.help,
+                            metavar=None if option.switch else option.metavar,
+                            callback=keep,
+                            expose_value=False,
+                        )
+                    )
+            self.params += chosen
+
+    return Root

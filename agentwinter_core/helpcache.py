@@ -17,7 +17,7 @@ import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from agentwinter_core import __version__
 
@@ -52,7 +52,7 @@ def recording(args: list[str]) -> Iterator[None]:
         yield
         return
     real, tee = sys.stdout, _Tee(sys.stdout)
-    sys.stdout = tee  # type: ignore[assignment]
+    sys.stdout = tee
     try:
         yield
     except SystemExit as exc:
@@ -68,7 +68,7 @@ def recording(args: list[str]) -> Iterator[None]:
 class _Tee:
     """stdout, remembering what was written; anything else (isatty, fileno, encoding) is stdout's."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.parts: list[str] = []
 

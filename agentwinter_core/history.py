@@ -164,7 +164,7 @@ def _blank_text(block: dict[str, Any]) -> bool:
 
 
 def _has_content(message: Message) -> bool:
-    content = message.get("content")
+    content: Any = message.get("content")
     if isinstance(content, str):
         return bool(content.strip())
     return bool(content) and not all(_blank_text(b) for b in content if isinstance(b, dict))

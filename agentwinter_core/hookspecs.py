@@ -7,8 +7,9 @@ The path of one query, top to bottom::
                                     serialize_content for each reply)
                                ──> cleanup_messages ──> after_response
 
-Implement hooks with ``from agentwinter_core import hookimpl`` and register the module in the entry-point
-group ``agentwinter``. A hook implementation may accept any subset of the arguments listed here.
+Implement hooks with ``from agentwinter_core.api import hookimpl`` (the public API, see ``api.py``) and
+register the module in the entry-point group ``agentwinter``. A hook implementation may accept any
+subset of the arguments listed here.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def register_cli_options() -> list[CliOption]:
 
 @hookspec
 def register_commands() -> list[Command]:
-    """Describe the ``!name`` commands this plugin handles in ``on_command``.
+    """Describe the ``!name`` commands this plugin handles in ``on_command``, for ``!help``.
 
-    Called when ``!help`` is shown and to recognise command lines. Returns a list of
+    Called each time ``!help`` is shown, to list every command with its usage and help; nothing else
+    calls it (a ``!name`` line goes to ``on_command`` whether listed or not). Returns a list of
     :class:`agentwinter_core.state.Command`.
     """
 
@@ -89,7 +91,8 @@ def before_query(app: App, query: str) -> None:
     Receives the ``app`` and the query text. ``app.conversation`` is empty here: the core keeps no
     history between queries, so a plugin that remembers (sessions) puts the conversation back,
     from memory or a store, and announces it. Must not append the query itself: the core appends it
-    right after this hook. Returns nothing.
+    right after this hook, into the last message when that is the user's: a plugin's note for the
+    model (a user text block it leaves last) travels with the query. Returns nothing.
     """
 
 

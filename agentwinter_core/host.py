@@ -16,7 +16,7 @@ import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
@@ -45,7 +45,7 @@ class PluginInfo:
     name: str
     distribution: str
     version: str
-    status: str  # "active", "blocked" or "failed"
+    status: str  # "active", "blocked", "failed" or "ignored" (its name is another plugin's)
     hooks: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -58,11 +58,17 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.warn = warn
         self.origins: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
-        self.not_loaded: dict[str, PluginInfo] = {}  # blocked or failed entry points
+        self.not_loaded: dict[str, PluginInfo] = {}  # entry points that failed to load
 
     def infos(self) -> list[PluginInfo]:
         """Every plugin known to this run, registered or not, sorted by name."""
         rows = list(self.not_loaded.values())
+        for ep in entry_points(group=PROJECT_NAME):  # the ones never imported, from their metadata
+            dist, version = _origin(ep)
+            if self.is_blocked(ep.name) and ep.name not in self.not_loaded:
+                rows.append(PluginInfo(ep.name, dist, version, "blocked"))
+            elif self.has_plugin(ep.name) and self.origins.get(ep.name, ("agentwinter",))[0] != dist:
+                rows.append(PluginInfo(ep.name, dist, version, "ignored", error="that name is already taken"))
         for name, plugin in self.list_name_plugin():
             if plugin is None or name is None:
                 continue
@@ -80,34 +86,42 @@ def disabled_plugin_names(environ: dict[str, str] | None = None) -> set[str]:
 def build_plugin_manager(disabled: set[str] | None = None, warn: Warn = _stderr_warning) -> PluginManager:
     """The manager for one run: entry points, then the defaults, minus the disabled names."""
     pm = PluginManager(warn)
-    for name in disabled if disabled is not None else disabled_plugin_names():
+    disabled = disabled if disabled is not None else disabled_plugin_names()
+    for name in disabled | DEFAULT_PLUGINS.keys():  # before any import; the defaults' names are theirs
         pm.set_blocked(name)
     _load_entry_points(pm)
     for name, module in DEFAULT_PLUGINS.items():
-        if not pm.is_blocked(name):
+        if name not in disabled:
+            pm.unblock(name)
             pm.register(importlib.import_module(module), name=name)
     return pm
 
 
 def _load_entry_points(pm: PluginManager) -> None:
-    for ep in entry_points(group=PROJECT_NAME):
-        dist = ep.dist.name if ep.dist else "?"
-        version = ep.dist.version if ep.dist else "?"
-        if pm.is_blocked(ep.name):  # checked before import: a blocked plugin's code never runs
-            pm.not_loaded[ep.name] = PluginInfo(ep.name, dist, version, "blocked")
+    """pluggy's loader (it skips blocked names before importing them), each plugin then guarded."""
+    try:
+        pm.load_setuptools_entrypoints(PROJECT_NAME)
+    except Exception:  # a plugin failed to import and pluggy stopped there: load the rest one by one
+        for ep in entry_points(group=PROJECT_NAME):
+            if pm.has_plugin(ep.name) or pm.is_blocked(ep.name) or ep.name in pm.not_loaded:
+                continue
+            try:
+                pm.load_setuptools_entrypoints(PROJECT_NAME, name=ep.name)
+            except Exception as exc:  # a broken plugin must not take agentwinter down
+                pm.warn(f"plugin '{ep.name}' ({_origin(ep)[0]}) failed to load: {type(exc).__name__}: {exc}")
+                pm.not_loaded[ep.name] = PluginInfo(ep.name, *_origin(ep), "failed", error=str(exc))
+    for plugin, dist in pm.list_plugin_distinfo():
+        name = pm.get_name(plugin)
+        if name is None:
             continue
-        if pm.has_plugin(ep.name) or ep.name in DEFAULT_PLUGINS:
-            pm.warn(f"plugin '{ep.name}' ({dist}) ignored: that name is already taken")
-            continue
-        try:
-            plugin = ep.load()
-            # warn late-bound: build_app later routes warnings to the UI
-            pm.register(_guarded(ep.name, plugin, lambda message: pm.warn(message)), name=ep.name)
-        except Exception as exc:  # a broken plugin must not take agentwinter down
-            pm.warn(f"plugin '{ep.name}' ({dist}) failed to load: {type(exc).__name__}: {exc}")
-            pm.not_loaded[ep.name] = PluginInfo(ep.name, dist, version, "failed", error=str(exc))
-            continue
-        pm.origins[ep.name] = (dist, version)
+        # warn late-bound: build_app later routes warnings to the UI
+        pm.unregister(plugin)
+        pm.register(_guarded(name, plugin, lambda message: pm.warn(message)), name=name)
+        pm.origins[name] = (dist.project_name, dist.version)
+
+
+def _origin(ep: EntryPoint) -> tuple[str, str]:
+    return (ep.dist.name, ep.dist.version) if ep.dist else ("?", "?")
 
 
 def _guarded(name: str, plugin: Any, warn: Warn) -> Any:

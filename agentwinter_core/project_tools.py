@@ -123,7 +123,8 @@ def read_file(data: dict[str, Any], ctx: ToolContext) -> str:
     first = max(1, _number(data, "start_line", 1))
     last = min(len(lines), _number(data, "end_line", len(lines)))
     column = max(1, _number(data, "start_column", 1))
-    out, size = [], 0
+    out: list[str] = []
+    size = 0
     for number in range(first, last + 1):
         text = lines[number - 1][column - 1 :] if number == first else lines[number - 1]
         if not out and len(text) > MAX_READ_BYTES:  # one huge line: a piece of it, and where to go on

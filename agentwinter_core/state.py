@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pluggy
-
     from agentwinter_core.config import Config
+    from agentwinter_core.host import PluginManager
     from agentwinter_core.ui import UI
 
 Message = dict[str, Any]  # one Messages-API message, JSON-safe: {"role": ..., "content": [...]}
@@ -27,7 +27,7 @@ class Usage:
     @classmethod
     def from_api(cls, usage: Any) -> Usage:
         """Build from an SDK ``Usage`` object or a dict; missing or null fields count as 0."""
-        get = usage.get if isinstance(usage, dict) else lambda name: getattr(usage, name, None)
+        get: Callable[[str], Any] = usage.get if isinstance(usage, dict) else lambda name: getattr(usage, name, None)
         return cls(**{name: int(get(name) or 0) for name in cls.__dataclass_fields__})
 
     def add(self, other: Usage) -> None:
@@ -65,7 +65,7 @@ class App:
 
     config: Config
     ui: UI
-    pm: pluggy.PluginManager
+    pm: PluginManager
     project_dir: Path
     model: str
     system_prompt: str

@@ -75,8 +75,8 @@ def _apply(
 ) -> None:
     content = message["content"]
     if kind == "message_delta":
-        delta, usage = event.delta.to_dict(mode="json"), event.usage.to_dict(mode="json")
-        message.update({k: delta[k] for k in ("stop_reason", "stop_sequence") if k in delta})
+        stop, usage = event.delta.to_dict(mode="json"), event.usage.to_dict(mode="json")
+        message.update({k: stop[k] for k in ("stop_reason", "stop_sequence") if k in stop})
         message["usage"] = {**collected.usage, **{k: v for k, v in usage.items() if v is not None}}
         return
     if kind == "content_block_start":
@@ -89,7 +89,8 @@ def _apply(
     if kind == "content_block_stop":
         _finish_input(collected, event.index, buffers)
         return
-    block, delta = content[event.index], getattr(event, "delta", None)
+    block = content[event.index]
+    delta: Any = getattr(event, "delta", None)  # an SDK delta model; its kind says which fields it has
     delta_kind = getattr(delta, "type", None)
     if delta_kind == "text_delta" and block.get("type") == "text":
         block["text"] = block.get("text", "") + delta.text

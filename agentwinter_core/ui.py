@@ -6,11 +6,12 @@ go to stderr so scripts can read answers cleanly. In a terminal answers render a
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -251,6 +252,25 @@ class _StreamedAnswer:
             if lines:
                 yield Segment.line()
             yield self._spinner
+
+
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> None:
+    """Aligned columns on stdout (rich's table, no box): a bold header at a terminal; when piped, plain text,
+    two spaces between columns and no trailing blanks, never wrapped, for scripts (``cut``, ``awk``)."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_header=header is not None, header_style="bold")
+    for name in header or [""] * max((len(row) for row in rows), default=0):
+        table.add_column(Text(name))
+    for row in rows:
+        table.add_row(*(Text(str(cell)) for cell in row))  # Text: a cell's "[b]" or ":x:" is not markup
+    console = Console(file=sys.stdout, highlight=False)
+    if console.is_terminal:
+        console.print(table)
+        return
+    text = io.StringIO()
+    Console(file=text, width=1_000_000, color_system=None, highlight=False).print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
 
 
 def finished_length(text: str) -> int:

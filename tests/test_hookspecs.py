@@ -36,6 +36,38 @@ def test_every_hook_is_implemented_somewhere_in_the_tests():
         assert re.search(rf"def {name}\(", sources), f"no test implements the hook {name}"
 
 
+def documented_hooks() -> dict[str, list[str]]:
+    """The rows of the hook table in docs/plugins.md: hook name -> its cells after the first."""
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    table = text.split("\n| hook | first result | historic | trylast defaults | what for |\n", 1)[1].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[1:]:
+        match = re.fullmatch(r"\| `(\w+)\((.*?)\)` \|(.*)\|", line)
+        assert match, f"not a hook row: {line}"
+        rows[match[1]] = [match[2], *(cell.strip() for cell in match[3].split("|"))]
+    return rows
+
+
+def test_the_docs_hook_table_says_what_the_code_does():
+    """Every hook has a row whose arguments, first-result, historic and trylast-defaults cells match the code:
+    the spec's own options (pluggy's ``spec.opts``) and the implementations this repository registers."""
+    pm = build_plugin_manager(disabled=set())
+    rows = documented_hooks()
+    assert sorted(rows) == sorted(hookspecs.all_hook_names())
+    for name, (args, firstresult, historic, defaults, purpose) in rows.items():
+        caller = getattr(pm.hook, name)
+        assert args == ", ".join(caller.spec.argnames), name
+        assert firstresult == ("yes" if caller.spec.opts["firstresult"] else "no"), name
+        assert historic == ("yes" if caller.spec.opts["historic"] else "no"), name
+        trylast = sorted(impl.plugin_name for impl in caller.get_hookimpls() if impl.trylast)
+        assert defaults == (", ".join(trylast) or "—"), name
+        assert purpose, name
+
+
+def test_the_recording_plugin_below_implements_every_hook():
+    assert sorted(set(dir(Everything)) & set(hookspecs.all_hook_names())) == sorted(hookspecs.all_hook_names())
+
+
 class Everything:
     """One plugin object implementing every hook, recording each call."""
 

@@ -91,3 +91,13 @@ def test_plugin_raising_in_a_hook_warns_and_the_default_answers(site):
     assert "help" in names
     assert len(warnings) == 2  # one line per failing hook, not per call
     assert "plugin 'raises' failed in dump_json: ValueError: cannot encode" in warnings
+
+
+def test_a_plugin_named_like_a_default_is_never_imported_and_listed_as_ignored(site, tmp_path):
+    marker = tmp_path / "marker"
+    write_dist(site, "aw-test-edits", "edits", "aw_test_edits", MARKER_SOURCE.format(marker=str(marker)))
+    pm = build_plugin_manager(disabled=set())
+    assert not marker.exists()
+    assert pm.hook.on_command(app=None, name="ping", args="") is None
+    rows = [(i.name, i.distribution, i.status) for i in pm.infos() if i.name == "edits"]
+    assert sorted(rows) == [("edits", "agentwinter", "active"), ("edits", "aw-test-edits", "ignored")]

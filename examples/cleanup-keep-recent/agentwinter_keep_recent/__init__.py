@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from agentwinter_core import history, hookimpl
+from agentwinter_core.api import history, hookimpl
 
 Message = dict[str, Any]
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentwinter_core import hookimpl
-from agentwinter_core.state import App, Command, Message
+from agentwinter_core.api import App, Command, Message, hookimpl, plugin_state
 
 __version__ = "0.1.0"
 
@@ -17,9 +16,7 @@ __version__ = "0.1.0"
 def current_settings(app: App) -> Any:  # -> Settings, read once per run
     from agentwinter_cleanup.settings import Settings
 
-    if "cleanup" not in app.plugin_state:
-        app.plugin_state["cleanup"] = Settings.load(app.config.section("cleanup"), app.ui.warn)
-    return app.plugin_state["cleanup"]
+    return plugin_state(app, "cleanup", lambda: Settings.load(app.config, app.ui.warn))
 
 
 @hookimpl(trylast=True)

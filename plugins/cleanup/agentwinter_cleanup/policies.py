@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentwinter_cleanup.settings import Settings
-from agentwinter_core import history
-from agentwinter_core.state import Message
+from agentwinter_core.api import Message, history
 
 SUMMARIZED = "[Summarized: "
 CLEARED = "[Cleared: "

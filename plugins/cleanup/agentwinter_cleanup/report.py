@@ -6,7 +6,7 @@ from typing import Any
 
 from agentwinter_cleanup.policies import CLEARED, SUMMARIZED, Outcome, content_text, estimate_tokens, result_positions
 from agentwinter_cleanup.settings import Settings
-from agentwinter_core.state import App
+from agentwinter_core.api import App
 
 RECENT = 20  # cleared results remembered by name for !context
 

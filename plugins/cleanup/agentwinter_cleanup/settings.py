@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentwinter_core.config import positive_int
+from agentwinter_core.api import Config, Setting, read_settings, whole_number
 
 POLICIES = ("cache-aware", "original", "off")
-NAMES = ("policy", "keep", "trigger", "clear_at_least", "exclude_tools")
 
 
 @dataclass(frozen=True)
@@ -24,26 +22,8 @@ class Settings:
     exclude_tools: tuple[str, ...] = ()  # tools whose results are never cleared
 
     @classmethod
-    def load(cls, table: dict[str, Any], warn: Callable[[str], None]) -> Settings:
-        raw = {name: table[name] for name in NAMES if name in table}
-        for name in NAMES:
-            if (value := os.environ.get(f"AGENTWINTER_CLEANUP_{name.upper()}")) is not None:
-                raw[name] = value
-        values: dict[str, Any] = {}
-        if "policy" in raw:
-            policy = str(raw["policy"]).strip().lower()
-            if policy in POLICIES:
-                values["policy"] = policy
-            else:
-                warn(f"cleanup: policy must be one of {', '.join(POLICIES)}, not {raw['policy']!r}; using cache-aware")
-        for name in ("keep", "trigger", "clear_at_least"):
-            if name in raw:
-                values[name] = positive_int(raw[name], f"cleanup: {name}", getattr(cls, name), warn)
-        if "exclude_tools" in raw:
-            tools = raw["exclude_tools"]
-            names = tools.split(",") if isinstance(tools, str) else tools if isinstance(tools, list) else []
-            values["exclude_tools"] = tuple(sorted({str(n).strip() for n in names if str(n).strip()}))
-        return cls(**values)
+    def load(cls, config: Config, warn: Callable[[str], None]) -> Settings:
+        return cls(**read_settings(config, "cleanup", KEYS, warn))
 
     def describe(self) -> str:
         if self.policy != "cache-aware":
@@ -54,3 +34,27 @@ class Settings:
             f"policy cache-aware: keep the {kept}, clear when the context passes "
             f"~{self.trigger:,} tokens and at least ~{self.clear_at_least:,} come off; never cleared: {excluded}"
         )
+
+
+def _policy(value: Any) -> str:
+    policy = str(value).strip().lower()
+    if policy not in POLICIES:
+        raise ValueError(value)
+    return policy
+
+
+def _tool_names(value: Any) -> tuple[str, ...]:
+    """A list of names, or their text with commas (an environment variable)."""
+    names = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    return tuple(sorted({str(n).strip() for n in names if str(n).strip()}))
+
+
+def _setting(name: str, take: Callable[[Any], Any], expected: str) -> Setting:
+    return Setting(take, expected, getattr(Settings, name), env=f"AGENTWINTER_CLEANUP_{name.upper()}")
+
+
+KEYS = {
+    "policy": _setting("policy", _policy, f"one of {', '.join(POLICIES)}"),
+    **{name: _setting(name, whole_number, "a positive whole number") for name in ("keep", "trigger", "clear_at_least")},
+    "exclude_tools": _setting("exclude_tools", _tool_names, "a list of tool names"),
+}

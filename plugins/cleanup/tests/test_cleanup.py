@@ -11,7 +11,7 @@ from agentwinter_cleanup.settings import Settings
 
 from agentwinter_core import hookimpl
 from agentwinter_core.app import build_agent, build_app
-from agentwinter_core.config import load_config
+from agentwinter_core.config import Config, load_config
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command, run_query
 from agentwinter_core.ui import UI
@@ -121,19 +121,22 @@ def test_settings_from_the_config_file_then_the_environment(tmp_path, monkeypatc
     path = tmp_path / "config.toml"
     path.write_text('[cleanup]\npolicy = "original"\nkeep = 6\nexclude_tools = ["git", "search"]\ntrigger = -3\n')
     warnings: list[str] = []
-    settings = Settings.load(load_config(path).section("cleanup"), warnings.append)
+    settings = Settings.load(load_config(path), warnings.append)
     assert (settings.policy, settings.keep, settings.exclude_tools) == ("original", 6, ("git", "search"))
     assert settings.trigger == Settings.trigger
-    assert warnings == [f"cleanup: trigger must be a positive whole number, not -3; using {Settings.trigger}"]
+    refused = f"config file {path}: [cleanup] trigger must be a positive whole number, not -3; using {Settings.trigger}"
+    assert warnings == [refused]
     monkeypatch.setenv("AGENTWINTER_CLEANUP_POLICY", "cache-aware")
     monkeypatch.setenv("AGENTWINTER_CLEANUP_EXCLUDE_TOOLS", "list_files, git")
     monkeypatch.setenv("AGENTWINTER_CLEANUP_CLEAR_AT_LEAST", "500")
-    settings = Settings.load(load_config(path).section("cleanup"), warnings.append)
+    settings = Settings.load(load_config(path), warnings.append)
     assert (settings.policy, settings.clear_at_least) == ("cache-aware", 500)
     assert settings.exclude_tools == ("git", "list_files")
     monkeypatch.setenv("AGENTWINTER_CLEANUP_POLICY", "aggressive")
-    assert Settings.load({}, warnings.append).policy == "cache-aware"
-    assert "cleanup: policy must be one of cache-aware, original, off, not 'aggressive'" in warnings[-1]
+    assert Settings.load(Config(), warnings.append).policy == "cache-aware"
+    assert warnings[-1] == (
+        "AGENTWINTER_CLEANUP_POLICY must be one of cache-aware, original, off, not 'aggressive'; using 'cache-aware'"
+    )
 
 
 # ---- the hook in a real query --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """agentwinter plugin ``serialization``: JSON-safe content blocks and byte-deterministic JSON.
 
-Registered through the entry point ``agentwinter: serialization``. It overrides the core's
-``trylast`` defaults for ``serialize_content`` and ``dump_json``.
+Registered through the entry point ``agentwinter: serialization``. Its hooks are ``trylast`` defaults
+too: they override the core's (registered after every installed plugin), and any other plugin's plain
+``serialize_content`` or ``dump_json`` wins over them, whatever the entry-point order.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import orjson  # light (a compiled extension), unlike anthropic, which is never imported here
 
-from agentwinter_core import hookimpl
+from agentwinter_core.api import hookimpl
 from agentwinter_serialization.convert import content_to_dicts, to_json_safe
 
 __version__ = "0.1.0"
@@ -20,13 +21,13 @@ __all__ = ["content_to_dicts", "dump_json", "serialize_content", "to_json_safe"]
 _OPTIONS = orjson.OPT_SORT_KEYS
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def serialize_content(content: list[Any]) -> list[dict[str, Any]]:
     """Every block through the SDK's generic ``to_dict(mode="json")``; dicts normalised recursively."""
     return content_to_dicts(content)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def dump_json(value: Any) -> bytes:
     """``value`` as compact JSON bytes with sorted keys: the same value always gives the same bytes."""
     return orjson.dumps(value, default=_default, option=_OPTIONS)

@@ -22,7 +22,9 @@ import pytest
 from agentwinter_serialization import dump_json, serialize_content, to_json_safe
 from anthropic.types import TextBlock, ThinkingBlock, ToolUseBlock
 
-from agentwinter_core.host import build_plugin_manager
+from agentwinter_core import hookimpl
+from agentwinter_core.default_plugins import core_defaults
+from agentwinter_core.host import PluginManager, build_plugin_manager
 
 # One reply with every block type agentwinter must keep verbatim, as the API sends it.
 API_CONTENT: list[dict[str, Any]] = [
@@ -258,6 +260,23 @@ def test_host_uses_the_plugin_over_the_core_defaults():
     # The core default would keep the tuple and write spaces-free json via the stdlib; the plugin lists it.
     assert pm.hook.serialize_content(content=[{"type": "x", "v": (1, 2)}]) == [{"type": "x", "v": [1, 2]}]
     assert pm.hook.dump_json(value={"b": 1, "a": 2}) == b'{"a":2,"b":1}'
+
+
+class ThirdPartyJson:
+    @hookimpl
+    def dump_json(self, value: Any) -> bytes:
+        return b"third-party"
+
+
+@pytest.mark.parametrize("first", ["third party", "serialization"])
+def test_a_third_party_dump_json_wins_whatever_the_registration_order(first):
+    """The plugin's hooks are trylast defaults: a plain implementation wins, registered before or after it."""
+    pm = PluginManager()
+    plugins = [(ThirdPartyJson(), "third_party"), (agentwinter_serialization, "serialization")]
+    for plugin, name in plugins if first == "third party" else reversed(plugins):
+        pm.register(plugin, name=name)
+    pm.register(core_defaults, name="core_defaults")  # as build_plugin_manager does: the core's defaults last
+    assert pm.hook.dump_json(value={}) == b"third-party"
 
 
 def test_import_does_not_load_the_sdk():

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentwinter_core import hookimpl
-from agentwinter_core.state import App, CliOption, Command, QueryResult, UsageError
+from agentwinter_core.api import App, CliOption, Command, QueryResult, UsageError, hookimpl
 
 __version__ = "0.1.0"
 
@@ -19,7 +18,7 @@ def run_settings(app: App):  # -> Settings; read once per run, checked at start-
     if "sessions.settings" not in app.plugin_state:
         from agentwinter_sessions.settings import Settings
 
-        app.plugin_state["sessions.settings"] = Settings.load(app.config.section("sessions"), app.ui.warn)
+        app.plugin_state["sessions.settings"] = Settings.load(app.config, app.ui.warn)
     return app.plugin_state["sessions.settings"]
 
 

@@ -8,23 +8,23 @@ imported only when the archive is used.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from agentwinter_core import history
+from agentwinter_core.api import history
 from agentwinter_sessions.document import first_query
 
 TABLE = "sessions"
 SNIPPET = 160
 # New rows are searched without the index (a flat scan) until an optimize folds them in: cheap while few.
 UNINDEXED = 64
-ATTEMPTS = 3
 COLUMNS = ["id", "version", "name", "cwd", "updated", "first_query", "text", "_score"]  # lance warns without _score
 
 
@@ -54,19 +54,20 @@ class Archive:
     def put(self, document: dict[str, Any], raw: bytes) -> bool:
         """Archive one version of a session; False if that id and version already are."""
         row = self._row(document, raw)
-        table = self._table(create=True)
-        if table.count_rows(f"key = {quote(row['key'][0].as_py())}"):
-            return False
-        # merge_insert on the primary key, not add: two processes archiving the same version at once conflict
-        # at commit, and the one that retries finds the row there, instead of both adding it.
-        merge = table.merge_insert("key").when_not_matched_insert_all()
-        inserted = retry(lambda: merge.execute(row).num_inserted_rows) > 0
-        indices = table.list_indices()
-        if not indices:
-            index(table)
-        elif table.index_stats(indices[0].name).num_unindexed_rows >= UNINDEXED:
-            retry(table.optimize)  # compacts the one-row fragments and adds them to the index incrementally
-        return inserted
+        with writing(self.directory):
+            table = self._table(create=True)
+            if table.count_rows(f"key = {quote(row['key'][0].as_py())}"):
+                return False
+            # merge_insert on the primary key, not add: even a writer that does not take the lock cannot make
+            # a second row for the same version.
+            merge = table.merge_insert("key").when_not_matched_insert_all()
+            inserted = merge.execute(row).num_inserted_rows > 0
+            indices = table.list_indices()
+            if not indices:
+                index(table)
+            elif table.index_stats(indices[0].name).num_unindexed_rows >= UNINDEXED:
+                table.optimize()  # compacts the one-row fragments and adds them to the index incrementally
+            return inserted
 
     def search(self, query: str, limit: int = 20) -> list[Hit]:
         """Best matches first, each session once, at its latest archived version."""
@@ -76,7 +77,8 @@ class Archive:
         if table is None or not table.count_rows():
             return []
         if not table.list_indices():  # a put that stopped before indexing: without an index nothing matches
-            index(table)
+            with writing(self.directory):
+                index(table)
         latest = self.versions()
         # A MatchQuery is never parsed: quotes and operators a user types are just text. AND: every word counts.
         match = MatchQuery(query, "text", operator=FullTextOperator.AND)
@@ -104,7 +106,8 @@ class Archive:
         table = self._table()
         if table is None or not table.count_rows(f"id = {quote(session_id)}"):
             return False
-        retry(lambda: table.delete(f"id = {quote(session_id)}"))
+        with writing(self.directory):
+            table.delete(f"id = {quote(session_id)}")
         return True
 
     def versions(self) -> dict[str, int]:
@@ -133,7 +136,7 @@ class Archive:
         # Consistency interval 0: every operation sees the latest commit, another process's too.
         db = lancedb.connect(self.directory, read_consistency_interval=timedelta(0))
         if create:
-            return retry(lambda: db.create_table(TABLE, schema=schema(), exist_ok=True))
+            return db.create_table(TABLE, schema=schema(), exist_ok=True)  # under the caller's writing()
         try:
             return db.open_table(TABLE)
         except ValueError:  # "Table 'sessions' was not found"
@@ -176,19 +179,20 @@ def schema() -> Any:
 def index(table: Any) -> None:
     from lancedb.index import FTS
 
-    retry(lambda: table.create_index("text", config=FTS(), replace=True))
+    table.create_index("text", config=FTS(), replace=True)
 
 
-def retry(action: Callable[[], Any]) -> Any:
-    """Run a table write, again after a commit conflict with another agentwinter process (a couple of times)."""
-    for attempt in range(ATTEMPTS - 1):
-        try:
-            return action()
-        except (OSError, RuntimeError, ValueError) as exc:  # lance: "Retryable commit conflict for version N"
-            if "conflict" not in str(exc).lower():
-                raise
-            time.sleep(0.05 * 2**attempt)
-    return action()  # a third conflict is the caller's
+@contextlib.contextmanager
+def writing(directory: Path) -> Iterator[None]:
+    """Hold the archive's write lock: agentwinter processes (and a REPL's sweep thread) write one at a time.
+
+    Lance lets concurrent commits conflict and reports that only in an error's text; taking turns means no
+    write ever conflicts, so none needs retrying. Not re-entrant: the writes inside take no lock themselves.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".write.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def quote(value: str) -> str:

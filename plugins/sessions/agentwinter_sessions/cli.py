@@ -23,10 +23,10 @@ def sessions_cli() -> typer.Typer:
 
 @functools.cache
 def settings() -> Any:  # -> Settings, read once per process (its warnings shown once)
-    from agentwinter_core.config import load_config
+    from agentwinter_core.api import load_config
     from agentwinter_sessions.settings import Settings
 
-    return Settings.load(load_config().section("sessions"), lambda m: typer.echo(f"warning: {m}", err=True))
+    return Settings.load(load_config(), lambda m: typer.echo(f"warning: {m}", err=True))
 
 
 OPENED: list[Any] = []  # the stores this process's command opened: what they set aside is said at the end
@@ -50,7 +50,7 @@ class Context:
         return lifecycle.open_archive(self.settings.archive_dir)
 
     def needs_archive(self) -> Any:
-        from agentwinter_core.state import UsageError
+        from agentwinter_core.api import UsageError
         from agentwinter_sessions.archive import INSTALL_HINT
 
         if self.archive is None:
@@ -63,7 +63,7 @@ class Context:
         return lifecycle.find(self.store, self.archive, ref)
 
     def document(self, ref: str) -> tuple[dict[str, Any], bytes]:
-        from agentwinter_core.state import UsageError
+        from agentwinter_core.api import UsageError
         from agentwinter_sessions import lifecycle
         from agentwinter_sessions.failures import Corrupt
 
@@ -85,7 +85,7 @@ def friendly(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
-        from agentwinter_core.state import UsageError
+        from agentwinter_core.api import UsageError
         from agentwinter_sessions.failures import Corrupt, StoreError
 
         try:
@@ -132,7 +132,9 @@ def list_(
     columns = ["id", "name", "messages", "updated", "expires_in", "archived", "first_query"]
     shown = {None: "-", True: "yes", False: "no"}
     rows = [{**r, "archived": shown[r["archived"]]} for r in rows]
-    table(
+    from agentwinter_core.api import print_table  # rich: only for a listing
+
+    print_table(
         [[*([r["cwd"]] if all_dirs else []), *(str(r[c]) for c in columns)] for r in rows],
         [*(["directory"] if all_dirs else []), *columns],
     )
@@ -159,12 +161,6 @@ def row_of(row: Any, archived: dict[str, int] | None) -> dict[str, Any]:
     }
 
 
-def table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
 def show(ref: Ref) -> None:
     """Show a session: its details, then the conversation as markdown."""
     from agentwinter_sessions import lifecycle
@@ -189,7 +185,7 @@ def rm(
     ] = False,
 ) -> None:
     """Remove a session from Redis, and its archived copies unless --keep-archive."""
-    from agentwinter_core.state import UsageError
+    from agentwinter_core.api import UsageError
     from agentwinter_sessions import lifecycle
 
     ctx = Context()
@@ -216,7 +212,7 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Export a session: json to re-import it, markdown to read or share it."""
-    from agentwinter_core.state import UsageError
+    from agentwinter_core.api import UsageError
     from agentwinter_sessions import lifecycle
 
     if format not in ("json", "markdown"):
@@ -252,7 +248,7 @@ def import_(
     latest: Annotated[bool, typer.Option("--latest", help="With --from claude-code: this directory's latest.")] = False,
 ) -> None:
     """Import a session exported as json (checked first, refused when invalid), or another agent's conversation."""
-    from agentwinter_core.state import UsageError
+    from agentwinter_core.api import UsageError
     from agentwinter_sessions import lifecycle
 
     if source is not None:
@@ -275,7 +271,7 @@ def here_dir(typer_ctx: typer.Context) -> Path:
 
 def import_foreign(source: str, ref: str | None, strict: bool, latest: bool, here: Path) -> None:
     """``import --from claude-code|codex``: a transcript made into a new session of this directory."""
-    from agentwinter_core.state import UsageError
+    from agentwinter_core.api import UsageError
     from agentwinter_sessions import foreign, lifecycle, workspace
 
     looks_like_file = ref is not None and (Path(ref).is_file() or "/" in ref or ref.endswith(".jsonl"))
@@ -315,7 +311,9 @@ def list_transcripts(here: Path) -> None:
         ]
         for p in found
     ]
-    table(rows, ["id", "updated", "bytes", "first_prompt"])
+    from agentwinter_core.api import print_table
+
+    print_table(rows, ["id", "updated", "bytes", "first_prompt"])
     typer.echo("Import one with: agentwinter sessions import --from claude-code ID (an id prefix) or --latest")
 
 
@@ -351,7 +349,7 @@ def restore(ref: Ref) -> None:
     archive = ctx.needs_archive()
     ids = archive.find(ref)
     if len(ids) != 1:
-        from agentwinter_core.state import UsageError
+        from agentwinter_core.api import UsageError
 
         raise UsageError(f"'{ref}' matches {len(ids)} archived sessions" + (": give more of the id" if ids else ""))
     session_id = lifecycle.restore(ctx.store, archive, ids[0])

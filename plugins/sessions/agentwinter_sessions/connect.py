@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from agentwinter_core.redact import redact_url as redact
-from agentwinter_core.state import UsageError
+from agentwinter_core.api import UsageError
+from agentwinter_core.api import redact_url as redact
 
 DEFAULT_URL = "redis://localhost:6379/1"
 PARAMETERS = ("db", "username", "password", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")

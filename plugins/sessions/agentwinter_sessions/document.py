@@ -18,8 +18,7 @@ from typing import Any
 
 import orjson
 
-from agentwinter_core import history
-from agentwinter_core.state import Message
+from agentwinter_core.api import Message, history
 from agentwinter_sessions.failures import Corrupt
 from agentwinter_sessions.store import Summary
 

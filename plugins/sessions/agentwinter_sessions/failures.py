@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from agentwinter_core.redact import redact
+from agentwinter_core.api import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import orjson
 
-from agentwinter_core import history
-from agentwinter_core.state import Message, UsageError
+from agentwinter_core.api import Message, UsageError, history
 
 SOURCES = ("claude-code", "codex")
 FOLD_LIMIT = 50_000  # characters of one folded tool result kept in the text

@@ -14,8 +14,7 @@ from typing import Any
 
 import orjson
 
-from agentwinter_core import history
-from agentwinter_core.state import UsageError
+from agentwinter_core.api import UsageError, history
 from agentwinter_sessions.archive import INSTALL_HINT
 from agentwinter_sessions.document import FORMAT, decode, new_id, summary_of
 from agentwinter_sessions.failures import Corrupt

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentwinter_core.config import data_dir, positive_int
+from agentwinter_core.api import Config, Setting, data_dir, positive_int, read_settings, whole_number
 from agentwinter_sessions.connect import DEFAULT_URL, Target, target
 
 
@@ -24,17 +24,17 @@ class Settings:
     sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
 
     @classmethod
-    def load(cls, table: dict[str, Any], warn: Any) -> Settings:
+    def load(cls, config: Config, warn: Any) -> Settings:
         """The settings; ``connect.ConfigError`` (one line) when the Redis settings cannot work."""
+        table = config.section("sessions")
         url = os.environ.get("AGENTWINTER_REDIS_URL") or table.get("redis_url")
         values: dict[str, Any] = {"target": target(url if url is None else str(url), table)}
-        if "ttl_minutes" in table:
-            values["ttl_seconds"] = positive_int(table["ttl_minutes"], "sessions: ttl_minutes", 45, warn) * 60
-        if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):
+        checked = read_settings(config, "sessions", KEYS, warn)
+        if "ttl_minutes" in checked:
+            values["ttl_seconds"] = checked.pop("ttl_minutes") * 60
+        if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):  # in seconds, unlike the file's minutes
             values["ttl_seconds"] = positive_int(env_ttl, "AGENTWINTER_SESSION_TTL", 45 * 60, warn)
-        for name in ("warn_messages", "max_bytes", "list_limit", "archive_margin_seconds", "sweep_seconds"):
-            if name in table:
-                values[name] = positive_int(table[name], f"sessions: {name}", getattr(cls, name), warn)
+        values.update(checked)
         if archive := os.environ.get("AGENTWINTER_ARCHIVE_DIR") or table.get("archive_dir"):
             values["archive_dir"] = Path(str(archive)).expanduser()
         return cls(**values)
@@ -47,3 +47,12 @@ class Settings:
     def ttl_text(self) -> str:
         minutes, seconds = divmod(self.ttl_seconds, 60)
         return f"{minutes} min" if not seconds else f"{self.ttl_seconds} s"
+
+
+KEYS = {
+    "ttl_minutes": Setting(whole_number, "a positive whole number", 45),
+    **{
+        name: Setting(whole_number, "a positive whole number", getattr(Settings, name))
+        for name in ("warn_messages", "max_bytes", "list_limit", "archive_margin_seconds", "sweep_seconds")
+    },
+}

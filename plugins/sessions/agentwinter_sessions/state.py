@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentwinter_core.state import Conversation, Usage
+from agentwinter_core.api import Conversation, Usage
 
 
 @dataclass

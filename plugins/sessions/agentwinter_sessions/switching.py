@@ -9,8 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from agentwinter_core import history
-from agentwinter_core.state import Conversation, UsageError
+from agentwinter_core.api import Conversation, UsageError, history
 from agentwinter_sessions import lifecycle, workspace
 from agentwinter_sessions.document import decode, new_id
 from agentwinter_sessions.failures import Corrupt, StoreError

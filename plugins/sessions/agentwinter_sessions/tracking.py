@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agentwinter_core import history
-from agentwinter_core.state import App, QueryResult
+from agentwinter_core.api import App, QueryResult, history
 from agentwinter_sessions import spill
 from agentwinter_sessions.archiving import ArchiveKeeper
 from agentwinter_sessions.document import FORMAT, Encoder, decode, new_id, summary_of

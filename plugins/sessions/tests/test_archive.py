@@ -137,3 +137,15 @@ def test_search_rebuilds_a_missing_index(archive, tmp_path):
     table = lancedb.connect(tmp_path / "archive").open_table("sessions")
     table.drop_index(table.list_indices()[0].name)
     assert [hit.id for hit in archive.search("orphaned")] == [ID]
+
+
+def test_writers_at_once_take_turns_and_none_conflicts(archive):
+    """Processes (and a REPL's sweep thread) archive into one directory at the same moment: every row lands,
+    the same version once, with no commit conflict to retry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    versions = [document(f"session-20250101-12000{n}-0a1b2c3d", version=1) for n in range(4)] * 2
+    with ThreadPoolExecutor(len(versions)) as pool:
+        outcomes = list(pool.map(lambda doc: archive.put(doc, json.dumps(doc).encode()), versions))
+    assert sorted(outcomes) == [False] * 4 + [True] * 4  # each version archived once
+    assert len(archive.versions()) == 4
