@@ -18,7 +18,7 @@ from agentwinter_core import history
 from agentwinter_core.state import UsageError
 from agentwinter_sessions.archive import INSTALL_HINT
 from agentwinter_sessions.document import FORMAT, decode, new_id, summary_of
-from agentwinter_sessions.failures import Corrupt
+from agentwinter_sessions.failures import Corrupt, Locked
 from agentwinter_sessions.store import Row, SessionStore
 
 MAX_NAME = 64
@@ -159,6 +159,8 @@ def archive_one(store: SessionStore, archive: Any, session_id: str) -> bool:
         document = decode(raw)
     except Corrupt:
         return False  # quarantined when someone next opens it; nothing sensible to archive
+    except Locked:
+        return False  # sealed with a key this run lacks: a run that has it archives it
     return archive.put(document, raw.rstrip())
 
 

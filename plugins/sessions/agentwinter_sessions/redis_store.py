@@ -18,6 +18,7 @@ sends the whole value: simple, never padded, and it cannot append into a value c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -26,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import Target, client
 from agentwinter_sessions.failures import Corrupt, translated
 from agentwinter_sessions.store import Page, Row, Summary
@@ -92,9 +94,10 @@ def _where(store: RedisStore) -> str:
 
 
 class RedisStore:
-    def __init__(self, target: Target, ttl: int) -> None:
+    def __init__(self, target: Target, ttl: int, seal: sealing.Seal | None = None) -> None:
         self.target = target
         self.ttl = ttl
+        self.seal = seal  # with a key, documents are stored encrypted (sealing.py)
         self._client: Any = None
         self._token = secrets.token_hex(4)  # this process's upload key
         self._notices: list[str] = []
@@ -115,12 +118,16 @@ class RedisStore:
             lambda pipe: [pipe.get(document_key(session_id)), pipe.hget(meta_key(session_id), "version")],
             keys=(document_key(session_id), meta_key(session_id)),
         )
-        return None if raw is None else (raw, self._version(version, session_id))
+        if raw is None:
+            return None
+        return sealing.opened(raw, self.seal, f"session {session_id}"), self._version(version, session_id)
 
     @translated(_where)
     def save(self, session_id: str, raw: bytes, version: int, expected: int | None, summary: Summary) -> bool:
         upload = f"agentwinter:upload:{{{PREFIX}{session_id}}}:{self._token}"
         keys = (document_key(session_id), meta_key(session_id), upload)
+        if self.seal is not None:  # the first query is message text: it stays out of the readable summary
+            raw, summary = self.seal.seal(raw), dataclasses.replace(summary, first_query="")
         meta = orjson.dumps(summary.__dict__)
 
         now = time.time()
@@ -141,19 +148,20 @@ class RedisStore:
     @translated(_where)
     def touch(self, session_id: str) -> tuple[int, int] | None:
         document, meta = document_key(session_id), meta_key(session_id)
-        alive, _, version, length = self._run(
+        alive, _, version, length, head = self._run(
             lambda pipe: [
                 pipe.expire(document, self.ttl),
                 pipe.expire(meta, self.ttl),
                 pipe.hget(meta, "version"),
                 pipe.strlen(document),
+                pipe.getrange(document, 0, sealing.HEADER - 1),
             ],
             keys=(document, meta),
         )
         if not alive:
             self._indexed.pop(session_id, None)  # gone, and maybe pruned: the next save indexes it again
             return None
-        return self._version(version, session_id), int(length)
+        return self._version(version, session_id), sealing.plain_length(int(length), head)
 
     @translated(_where)
     def delete(self, session_id: str) -> bool:

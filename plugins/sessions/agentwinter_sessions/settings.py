@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agentwinter_core.config import data_dir, positive_int
+from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import DEFAULT_URL, Target, target
+from agentwinter_sessions.sealing import Seal
 
 
 @dataclass(frozen=True)
@@ -22,12 +24,14 @@ class Settings:
     spill_dir: Path = field(default_factory=lambda: data_dir() / "unsaved")
     archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
     sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
+    seal: Seal | None = field(default=None, repr=False)  # the key that encrypts stored sessions, if any
 
     @classmethod
     def load(cls, table: dict[str, Any], warn: Any) -> Settings:
         """The settings; ``connect.ConfigError`` (one line) when the Redis settings cannot work."""
         url = os.environ.get("AGENTWINTER_REDIS_URL") or table.get("redis_url")
         values: dict[str, Any] = {"target": target(url if url is None else str(url), table)}
+        values["seal"] = sealing.load()
         if "ttl_minutes" in table:
             values["ttl_seconds"] = positive_int(table["ttl_minutes"], "sessions: ttl_minutes", 45, warn) * 60
         if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):
