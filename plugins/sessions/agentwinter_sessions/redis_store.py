@@ -1,7 +1,8 @@
 """``SessionStore`` on Redis: standalone, unix socket, TLS, Sentinel or Cluster, through one code path.
 
 Keys (db 1 by default; a cluster has only db 0, where the ``agentwinter:`` prefix is the isolation):
-- ``agentwinter:session:<id>``: the JSON document, readable with ``redis-cli GET``, with the sliding TTL;
+- ``agentwinter:session:<id>``: the JSON document, readable with ``redis-cli GET``, with the sliding TTL
+  (with a key, the document encrypted: sealing.py; the meta hash stays readable);
 - ``agentwinter:meta:{agentwinter:session:<id>}``: hash of version, length and listing summary, same TTL.
   Its hash tag is the document's own key name, so both live in one cluster slot and a compare-and-set
   over the two is one script on one node, while the document keeps its plain, documented name;
