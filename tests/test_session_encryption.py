@@ -13,6 +13,7 @@ import pytest
 from agentwinter_sessions import sealing, tracker
 from agentwinter_sessions.connect import ConfigError, target
 from agentwinter_sessions.redis_store import RedisStore, document_key, meta_key
+from agentwinter_sessions.store import Summary
 
 from agentwinter_core.query import run_query
 from tests.helpers import fake_api as fake
@@ -115,7 +116,7 @@ def test_a_running_process_never_saves_over_a_value_sealed_with_another_key(env,
     mine = RedisStore(target(redis_server.url(), {}), 600, tracker(app).settings.seal)
     theirs = RedisStore(target(redis_server.url(), {}), 600, sealing.Seal(os.urandom(32), "another terminal"))
     raw, version = mine.load(session_id)
-    assert theirs.save(session_id, raw, version + 1, version, tracker(app)._summary(raw))  # another key's save
+    assert theirs.save(session_id, raw, version + 1, version, Summary(messages=2))  # another key's save
     stored = redis_server.client(1).dump(document_key(session_id))
 
     run_query(app, agent, "second")
