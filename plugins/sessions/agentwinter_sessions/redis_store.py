@@ -99,6 +99,7 @@ class RedisStore:
         self.target = target
         self.ttl = ttl
         self.seal = seal  # with a key, documents are stored encrypted (sealing.py)
+        self._sealed: dict[str, tuple[int, int]] = {}  # id -> (stored, document) length of what we sealed or opened
         self._client: Any = None
         self._token = secrets.token_hex(4)  # this process's upload key
         self._notices: list[str] = []
@@ -121,14 +122,18 @@ class RedisStore:
         )
         if raw is None:
             return None
-        return sealing.opened(raw, self.seal, f"session {session_id}"), self._version(version, session_id)
+        document = sealing.opened(raw, self.seal, f"session {session_id}")
+        if document is not raw:
+            self._sealed[session_id] = (len(raw), len(document))
+        return document, self._version(version, session_id)
 
     @translated(_where)
     def save(self, session_id: str, raw: bytes, version: int, expected: int | None, summary: Summary) -> bool:
         upload = f"agentwinter:upload:{{{PREFIX}{session_id}}}:{self._token}"
         keys = (document_key(session_id), meta_key(session_id), upload)
         if self.seal is not None:  # the first query is message text: it stays out of the readable summary
-            raw, summary = self.seal.seal(raw), dataclasses.replace(summary, first_query="")
+            length, raw, summary = len(raw), self.seal.seal(raw), dataclasses.replace(summary, first_query="")
+            self._sealed[session_id] = (len(raw), length)
         meta = orjson.dumps(summary.__dict__)
 
         now = time.time()
@@ -149,20 +154,20 @@ class RedisStore:
     @translated(_where)
     def touch(self, session_id: str) -> tuple[int, int] | None:
         document, meta = document_key(session_id), meta_key(session_id)
-        alive, _, version, length, head = self._run(
+        alive, _, version, length = self._run(
             lambda pipe: [
                 pipe.expire(document, self.ttl),
                 pipe.expire(meta, self.ttl),
                 pipe.hget(meta, "version"),
                 pipe.strlen(document),
-                pipe.getrange(document, 0, sealing.HEADER - 1),
             ],
             keys=(document, meta),
         )
         if not alive:
             self._indexed.pop(session_id, None)  # gone, and maybe pruned: the next save indexes it again
             return None
-        return self._version(version, session_id), sealing.plain_length(int(length), head)
+        stored, plain = self._sealed.get(session_id, (None, 0))
+        return self._version(version, session_id), plain if int(length) == stored else int(length)
 
     @translated(_where)
     def delete(self, session_id: str) -> bool:

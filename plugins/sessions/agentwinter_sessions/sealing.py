@@ -83,11 +83,6 @@ def opened(raw: bytes, seal: Seal | None, what: str) -> bytes:
     return seal.open(raw, what)
 
 
-def plain_length(length: int, head: bytes) -> int:
-    """The document's length, from a stored value's length and its first ``HEADER`` bytes."""
-    return length - OVERHEAD if head.startswith(MAGIC) else length
-
-
 def load() -> Seal | None:
     """The configured key, or None; ``ConfigError`` (one line, never the key) when it cannot be used."""
     if text := os.environ.get(KEY_ENV, "").strip():
