@@ -16,6 +16,7 @@ import importlib.util
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from agentwinter_core.config import config_path
 from agentwinter_sessions.connect import ConfigError
@@ -39,7 +40,7 @@ class Seal:
 
     def __init__(self, key: bytes, source: str) -> None:
         self._key = key
-        self._aead = None  # cryptography loads with the first save, not at start-up
+        self._aead: Any = None  # cryptography loads with the first save (or the warm-up), not at start-up
         self.source = source  # where the key came from, for messages
         self.key_id = hashlib.sha256(b"agentwinter session key id " + key).hexdigest()[:8]
         self.header = MAGIC + self.key_id.encode() + b":"
@@ -48,7 +49,7 @@ class Seal:
         return f"Seal(key id {self.key_id} from {self.source})"
 
     @property
-    def aead(self):  # -> AESGCM
+    def aead(self) -> Any:  # AESGCM
         if self._aead is None:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
