@@ -21,7 +21,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentwinter_core import history
-from agentwinter_core.config import Config, Setting, data_dir, load_config, positive_int, read_settings, whole_number
+from agentwinter_core.config import (
+    Config,
+    Setting,
+    config_path,
+    data_dir,
+    load_config,
+    positive_int,
+    read_settings,
+    whole_number,
+)
 from agentwinter_core.redact import redact, redact_url, scrubbed_env
 from agentwinter_core.state import App, CliOption, Command, Conversation, Message, QueryResult, Usage, UsageError
 
@@ -43,6 +52,7 @@ __all__ = [
     "Setting",
     "Usage",
     "UsageError",
+    "config_path",
     "data_dir",
     "history",
     "hookimpl",

@@ -26,11 +26,15 @@ Side by side in one run, one table per section:
    (the listed directory's 10 sessions by ``RedisStore.save``, the rest by raw pipelines): one directory,
    all (first 20), and ``sessions list --all --limit 0`` (pages of 500); every command logged by
    ``SLOWLOG`` (``slowlog-log-slower-than 0``), target: none over 1 ms;
-6. the flow of section 1 on a 3-master Cluster and through a Sentinel: figures, no targets.
+6. the flow of section 1 on a 3-master Cluster and through a Sentinel: figures, no targets;
+7. encryption (``AGENTWINTER_SESSION_KEY``): one save (``Tracker.save``: encode, seal, the save script) and
+   one load of a 200-message session, with and without a key, interleaved: figures, no targets
+   (``python -m bench.sessions_store --encryption`` runs this section alone).
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import statistics
@@ -43,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from agentwinter_sessions import connect
+from agentwinter_sessions import connect, sealing
 from agentwinter_sessions.redis_store import INDEX, RedisStore, directory_key, document_key, meta_key
 from agentwinter_sessions.store import Summary
 
@@ -412,6 +416,60 @@ def listing_table(rows: list[dict[str, Any]]) -> tuple[int, float]:
     return scripts, max(r["worst"].get("ZREVRANGE", 0.0) for r in rows)
 
 
+# ---- encryption ----------------------------------------------------------------------------------------------
+ENCRYPTION_SAVES = 201
+ENCRYPTION_MESSAGES = 200
+
+
+def encryption(url: str, turns: list[list[dict]]) -> dict[str, Any]:
+    """Section 7's figures: per run without and with a key, the median save and load (us), the stored bytes."""
+    messages: list[dict] = []
+    for turn in turns:  # whole queries, up to the first one that reaches 200 messages
+        if len(messages) >= ENCRYPTION_MESSAGES:
+            break
+        messages += turn
+    runs = {}
+    for keyed in (False, True):
+        os.environ.pop(sealing.KEY_ENV, None)
+        if keyed:
+            os.environ[sealing.KEY_ENV] = base64.b64encode(os.urandom(32)).decode()
+        app, tracker = make_tracker(url, cleanup=False)
+        app.conversation.messages = list(messages)
+        tracker.state.conversation = app.conversation
+        tracker.state.dirty = True
+        tracker.save()  # the first save (new session, thread starts, cryptography's import) is not timed
+        runs[keyed] = (app, tracker, {"save": [], "load": []})
+    os.environ.pop(sealing.KEY_ENV, None)
+    for _ in range(ENCRYPTION_SAVES):  # interleaved: both meet the same moments of a noisy machine
+        for _app, tracker, times in runs.values():
+            tracker.state.dirty = True
+            times["save"].append(timed(tracker.save))
+            times["load"].append(timed(lambda t=tracker: t.store.load(t.state.id)))
+    figures: dict[str, Any] = {"messages": len(messages)}
+    for keyed, (_app, tracker, times) in runs.items():
+        if tracker.state.dirty:
+            raise RuntimeError(f"a save failed: {_app.ui.err.file.getvalue()}")
+        figures[keyed] = {name: statistics.median(values) * 1e6 for name, values in times.items()}
+        figures[keyed]["stored"] = tracker.store.client.strlen(document_key(tracker.state.id))
+    raw = runs[False][1].encode()
+    seal = runs[True][1].settings.seal
+    figures["seal"] = statistics.median(timed(lambda: seal.seal(raw)) for _ in range(ENCRYPTION_SAVES)) * 1e6
+    return figures
+
+
+def encryption_table(figures: dict[str, Any]) -> None:
+    plain, keyed = figures[False], figures[True]
+    extra = keyed["save"] - plain["save"]
+    print(f"\n7. encryption (AES-256-GCM): a session of {figures['messages']} messages, {plain['stored']:,} bytes "
+          f"({keyed['stored']:,} sealed); median of {ENCRYPTION_SAVES} interleaved saves and loads (us)")  # fmt: skip
+    print(
+        f"   save: without a key {plain['save']:,.0f}, with a key {keyed['save']:,.0f} "
+        f"({extra:+,.0f} us, {keyed['save'] / plain['save']:.2f}x); the sealing alone {figures['seal']:,.0f}"
+    )
+    print(f"   load: without a key {plain['load']:,.0f}, with a key {keyed['load']:,.0f} "
+          f"({keyed['load'] / plain['load']:.2f}x)")  # fmt: skip
+
+
 # ---- the run -------------------------------------------------------------------------------------------------
 def ping_us(client: Any) -> float:
     return statistics.median(timed(client.ping) for _ in range(1000)) * 1e6
@@ -443,7 +501,11 @@ def topology_table(found: dict[str, dict[str, Any]]) -> None:
 
 def main() -> int:
     started = time.monotonic()
-    print(f"$ {os.path.relpath(sys.executable)} -m bench.sessions_store")
+    print(f"$ {os.path.relpath(sys.executable)} -m bench.sessions_store {' '.join(sys.argv[1:])}".rstrip())
+    if sys.argv[1:] == ["--encryption"]:
+        with RedisServer() as server:
+            encryption_table(encryption(server.url(1), build_session(185, seed=0)))
+        return 0
     turns = build_session(40, seed=0)
     measured: dict[str, float] = {}
     with RedisServer() as server:
@@ -461,6 +523,8 @@ def main() -> int:
     with RedisServer() as server:
         measured["scripts"], measured["range ms"] = listing_table(listing(server))
     topology_table(topologies(turns))
+    with RedisServer() as server:
+        encryption_table(encryption(server.url(1), build_session(185, seed=0)))
     print(f"\ntargets (load average {os.getloadavg()[0]:.2f}; the whole run took {time.monotonic() - started:.0f} s)")
     missed = [name for name, value in measured.items() if value > TARGETS[name]]
     for name, value in measured.items():

@@ -2,11 +2,14 @@
 Messages API on loopback (tests/helpers/fake_api.py). Not part of the test suite; the tests keep a short
 version of each probe.
 
-Run: .venv/bin/python -m bench.survive   (no network, no Redis; exits 1 if a probe fails)
+Run: .venv/bin/python -m bench.survive [--quick]   (no network; starts its own redis-servers; exits 1 if a
+probe fails; --quick: smaller counts for the sessions probes)
 
 Rows: API faults (HTTP errors, an error event, a cut connection, malformed streams, stalls), Ctrl-C while
 streaming, twice while streaming and in a tool, hostile tool input, escape attempts from a project inside a
-larger git repository, planted secrets, and broken configuration. Each row: what was tried, what happened.
+larger git repository, planted secrets, and broken configuration; then the sessions probes
+(bench/survive_sessions.py): Redis outages, terminals on one name, Ctrl-C while Redis is waited on, corrupt
+stored data. Each row: what was tried, what happened.
 """
 
 from __future__ import annotations
@@ -245,6 +248,9 @@ def secrets_and_config(lab: Lab) -> list[Row]:
 
 
 def main() -> int:
+    from bench import survive_sessions
+
+    quick = sys.argv[1:] == ["--quick"]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -257,6 +263,7 @@ def main() -> int:
         finally:
             lab.fake.stop()
         rows += confinement(root / "git")
+        rows += survive_sessions.rows(root / "sessions", quick)
     width = max(len(name) for name, _, _ in rows)
     for name, ok, detail in rows:
         print(f"{'ok  ' if ok else 'FAIL'}  {name.ljust(width)}  {detail}")

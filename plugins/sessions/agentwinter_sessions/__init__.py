@@ -63,16 +63,20 @@ def startup(app: App) -> None:
         return
     from agentwinter_sessions.deferred import Deferred
 
-    app.plugin_state["sessions.warm_up"] = Deferred(_load_modules, WARM_UP_DELAY)
+    seal = run_settings(app).seal
+    app.plugin_state["sessions.warm_up"] = Deferred(lambda: _load_modules(seal), WARM_UP_DELAY)
 
 
-def _load_modules() -> None:
-    """Import what the first save needs, so it does not wait for redis-py's imports."""
+def _load_modules(seal: Any = None) -> None:
+    """Import what the first save needs, so it does not wait for redis-py's (or cryptography's) imports."""
     try:
         import redis  # noqa: F401 - connect.client() imports it at the first store call: this is that import
 
         import agentwinter_sessions.redis_store
         import agentwinter_sessions.switching  # noqa: F401
+
+        if seal is not None:
+            seal.aead  # noqa: B018 - loads cryptography
     except Exception:  # a broken install: the first save meets it again and says so in one line
         pass
 

@@ -39,7 +39,7 @@ class Context:
         from agentwinter_sessions.redis_store import RedisStore
 
         self.settings = settings()
-        self.store = RedisStore(self.settings.target, self.settings.ttl_seconds)
+        self.store = RedisStore(self.settings.target, self.settings.ttl_seconds, self.settings.seal)
         OPENED.append(self.store)
 
     @functools.cached_property

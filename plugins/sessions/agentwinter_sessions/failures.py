@@ -20,6 +20,10 @@ class StoreError(Exception):
     """The store could not do what was asked; ``str()`` is the one-line cause (no password in it)."""
 
 
+class Locked(StoreError):
+    """A stored value sealed with a key this run does not have (sealing.py): never set aside, never saved over."""
+
+
 class Corrupt(Exception):
     """A stored value this version cannot use; the message says why in one line."""
 

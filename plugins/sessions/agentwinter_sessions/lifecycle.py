@@ -17,7 +17,7 @@ import orjson
 from agentwinter_core.api import UsageError, history
 from agentwinter_sessions.archive import INSTALL_HINT
 from agentwinter_sessions.document import FORMAT, decode, new_id, summary_of
-from agentwinter_sessions.failures import Corrupt
+from agentwinter_sessions.failures import Corrupt, Locked
 from agentwinter_sessions.store import Row, SessionStore
 
 MAX_NAME = 64
@@ -158,6 +158,8 @@ def archive_one(store: SessionStore, archive: Any, session_id: str) -> bool:
         document = decode(raw)
     except Corrupt:
         return False  # quarantined when someone next opens it; nothing sensible to archive
+    except Locked:
+        return False  # sealed with a key this run lacks: a run that has it archives it
     return archive.put(document, raw.rstrip())
 
 

@@ -1,7 +1,8 @@
 """``SessionStore`` on Redis: standalone, unix socket, TLS, Sentinel or Cluster, through one code path.
 
 Keys (db 1 by default; a cluster has only db 0, where the ``agentwinter:`` prefix is the isolation):
-- ``agentwinter:session:<id>``: the JSON document, readable with ``redis-cli GET``, with the sliding TTL;
+- ``agentwinter:session:<id>``: the JSON document, readable with ``redis-cli GET``, with the sliding TTL
+  (with a key, the document encrypted: sealing.py; the meta hash stays readable);
 - ``agentwinter:meta:{agentwinter:session:<id>}``: hash of version, length and listing summary, same TTL.
   Its hash tag is the document's own key name, so both live in one cluster slot and a compare-and-set
   over the two is one script on one node, while the document keeps its plain, documented name;
@@ -18,6 +19,7 @@ sends the whole value: simple, never padded, and it cannot append into a value c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -26,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import Target, client
 from agentwinter_sessions.failures import Corrupt, translated
 from agentwinter_sessions.store import Page, Row, Summary
@@ -92,9 +95,11 @@ def _where(store: RedisStore) -> str:
 
 
 class RedisStore:
-    def __init__(self, target: Target, ttl: int) -> None:
+    def __init__(self, target: Target, ttl: int, seal: sealing.Seal | None = None) -> None:
         self.target = target
         self.ttl = ttl
+        self.seal = seal  # with a key, documents are stored encrypted (sealing.py)
+        self._sealed: dict[str, tuple[int, int]] = {}  # id -> (stored, document) length of what we sealed or opened
         self._client: Any = None
         self._token = secrets.token_hex(4)  # this process's upload key
         self._notices: list[str] = []
@@ -115,12 +120,20 @@ class RedisStore:
             lambda pipe: [pipe.get(document_key(session_id)), pipe.hget(meta_key(session_id), "version")],
             keys=(document_key(session_id), meta_key(session_id)),
         )
-        return None if raw is None else (raw, self._version(version, session_id))
+        if raw is None:
+            return None
+        document = sealing.opened(raw, self.seal, f"session {session_id}")
+        if document is not raw:
+            self._sealed[session_id] = (len(raw), len(document))
+        return document, self._version(version, session_id)
 
     @translated(_where)
     def save(self, session_id: str, raw: bytes, version: int, expected: int | None, summary: Summary) -> bool:
         upload = f"agentwinter:upload:{{{PREFIX}{session_id}}}:{self._token}"
         keys = (document_key(session_id), meta_key(session_id), upload)
+        if self.seal is not None:  # the first query is message text: it stays out of the readable summary
+            length, raw, summary = len(raw), self.seal.seal(raw), dataclasses.replace(summary, first_query="")
+            self._sealed[session_id] = (len(raw), length)
         meta = orjson.dumps(summary.__dict__)
 
         now = time.time()
@@ -153,7 +166,8 @@ class RedisStore:
         if not alive:
             self._indexed.pop(session_id, None)  # gone, and maybe pruned: the next save indexes it again
             return None
-        return self._version(version, session_id), int(length)
+        stored, plain = self._sealed.get(session_id, (None, 0))
+        return self._version(version, session_id), plain if int(length) == stored else int(length)
 
     @translated(_where)
     def delete(self, session_id: str) -> bool:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agentwinter_core.api import Config, Setting, data_dir, positive_int, read_settings, whole_number
+from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import DEFAULT_URL, Target, target
+from agentwinter_sessions.sealing import Seal
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Settings:
     spill_dir: Path = field(default_factory=lambda: data_dir() / "unsaved")
     archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
     sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
+    seal: Seal | None = field(default=None, repr=False)  # the key that encrypts stored sessions, if any
 
     @classmethod
     def load(cls, config: Config, warn: Any) -> Settings:
@@ -29,6 +32,7 @@ class Settings:
         table = config.section("sessions")
         url = os.environ.get("AGENTWINTER_REDIS_URL") or table.get("redis_url")
         values: dict[str, Any] = {"target": target(url if url is None else str(url), table)}
+        values["seal"] = sealing.load()
         checked = read_settings(config, "sessions", KEYS, warn)
         if "ttl_minutes" in checked:
             values["ttl_seconds"] = checked.pop("ttl_minutes") * 60

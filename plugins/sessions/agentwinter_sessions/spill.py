@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from agentwinter_sessions.document import decode, new_id, summary_of
-from agentwinter_sessions.failures import Corrupt
+from agentwinter_sessions.failures import Corrupt, Locked
 from agentwinter_sessions.store import SessionStore
 
 
@@ -51,9 +51,12 @@ def recover(store: SessionStore, path: Path) -> Recovered:
         path.replace(path.with_suffix(".corrupt"))
         raise
     session_id = document["id"]
-    stored = store.load(session_id)
-    theirs = decode(stored[0])["messages"] if stored is not None else []
-    if document["messages"][: len(theirs)] == theirs:  # ours only adds to what is stored: put it on top
+    try:
+        stored = store.load(session_id)
+        theirs = decode(stored[0])["messages"] if stored is not None else []
+    except Locked:  # sealed with a key this run lacks: left as it is, ours goes beside it
+        stored, theirs = None, None
+    if theirs is not None and document["messages"][: len(theirs)] == theirs:  # ours only adds: put it on top
         version = stored[1] + 1 if stored is not None else int(document.get("version") or 1)
         raw = orjson.dumps({**document, "version": version})
         if store.save(

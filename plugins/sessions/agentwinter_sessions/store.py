@@ -2,7 +2,8 @@
 
 ``RedisStore`` (redis_store.py) is the implementation; a test double or a third-party backend implements
 the same methods. Every method may raise ``failures.StoreError`` (one line, for the person) and, where it
-reads a stored value, ``failures.Corrupt``.
+reads a stored value, ``failures.Corrupt``, or ``failures.Locked`` (a StoreError) for a value encrypted
+with a key this run does not have.
 """
 
 from __future__ import annotations

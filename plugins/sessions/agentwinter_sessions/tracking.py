@@ -17,7 +17,7 @@ from agentwinter_core.api import App, QueryResult, history
 from agentwinter_sessions import spill
 from agentwinter_sessions.archiving import ArchiveKeeper
 from agentwinter_sessions.document import FORMAT, Encoder, decode, new_id, summary_of
-from agentwinter_sessions.failures import Corrupt, StoreError
+from agentwinter_sessions.failures import Corrupt, Locked, StoreError
 from agentwinter_sessions.settings import Settings
 from agentwinter_sessions.state import SessionState
 from agentwinter_sessions.store import SessionStore
@@ -64,7 +64,7 @@ class Tracker:
         if self._store is None:
             from agentwinter_sessions.redis_store import RedisStore  # redis-py loads with the first query only
 
-            self._store = RedisStore(self.settings.target, self.settings.ttl_seconds)
+            self._store = RedisStore(self.settings.target, self.settings.ttl_seconds, self.settings.seal)
         return self._store
 
     @property
@@ -133,6 +133,9 @@ class Tracker:
             if loaded is None:
                 return
             self.adopt(decode(loaded[0]), loaded[1], len(loaded[0]))
+        except Locked as exc:
+            self._locked_out(exc)
+            return
         except StoreError:
             return
         except Corrupt as exc:
@@ -146,6 +149,9 @@ class Tracker:
             loaded = self.store.load(self.state.id)  # type: ignore[arg-type]
             if loaded is not None:
                 decode(loaded[0])
+        except Locked as exc:
+            self._locked_out(exc)
+            return
         except StoreError:
             return
         except Corrupt as exc:
@@ -160,6 +166,12 @@ class Tracker:
             return
         self.app.ui.warn(f"stored session {self.state.id} could not be used ({reason}); kept as {where}")
         self.state.version, self.state.dirty = 0, True
+
+    def _locked_out(self, exc: Locked) -> None:
+        """The stored session is sealed with a key this run lacks: leave it as it is, go on in a new one."""
+        state = self.state
+        state.id, state.name, state.version, state.length, state.dirty = new_id(), "", 0, 0, True
+        self.app.ui.warn(f"{exc}; this conversation goes on as {state.id}")
 
     def adopt(self, document: dict[str, Any], version: int, length: int) -> None:
         self.state = SessionState.of(document, version, length)
@@ -262,7 +274,11 @@ class Tracker:
         is our own write (its answer was lost and the call retried): nothing left to do."""
         state = self.state
         mine = state.messages[state.base_len :]
-        loaded = self.store.load(state.id)  # type: ignore[arg-type]
+        try:
+            loaded = self.store.load(state.id)  # type: ignore[arg-type]
+        except Locked as exc:
+            self._locked_out(exc)
+            return False
         try:
             document = decode(loaded[0]) if loaded is not None else None
         except Corrupt:

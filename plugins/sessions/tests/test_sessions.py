@@ -349,3 +349,25 @@ def test_ctrl_c_while_saving_saves_anyway(env, fake_api, redis_server, monkeypat
     assert cut and not result.error
     assert "interrupted while saving: saving once more" in err(app) and "not saved yet" not in err(app)
     assert user_texts(stored(redis_server, app)["messages"]) == ["one", "two"]
+
+
+def test_ctrl_c_while_touching_cancels_that_query_only(env, fake_api, redis_server, monkeypatch):
+    from agentwinter_sessions.redis_store import RedisStore
+
+    from agentwinter_core.repl import run_lines
+
+    app, agent = make_app(env)
+    run_query(app, agent, "one")
+    real, cut = RedisStore.touch, []
+
+    def interrupted_once(self, session_id):
+        if not cut:  # Ctrl-C lands while the touch before the next query waits on Redis
+            cut.append(True)
+            raise KeyboardInterrupt
+        return real(self, session_id)
+
+    monkeypatch.setattr(RedisStore, "touch", interrupted_once)
+    run_lines(app, agent, ["two", "three"])  # the process goes on
+    assert cut and app.failed_queries == 1 and "warning: interrupted" in err(app)
+    assert user_texts(stored(redis_server, app)["messages"]) == ["one", "three"]
+    assert user_texts(fake_api.message_requests()[-1]["messages"]) == ["one", "three"]
