@@ -53,7 +53,7 @@ def pending(port: int) -> bool:
 
 
 def texts_of(raw: bytes) -> list[str]:
-    from tests.test_sessions import user_texts
+    from tests.helpers.app import user_texts
 
     return user_texts(orjson.loads(raw)["messages"])
 
@@ -264,8 +264,8 @@ def corrupt_data(root: Path) -> list[Row]:
     commands through typer's runner): how many exceptions escaped, how many said more than one error line,
     how many bad values were set aside as they were and named."""
     import pytest
-    from tests.test_corrupt_data import KINDS
 
+    from tests.helpers.corrupt_data import KINDS
     from tests.helpers.fake_api import FakeAnthropic
 
     tally = {"actions": 0, "loud": 0, "kept": 0, "expected": 0, "escaped": []}
@@ -287,10 +287,10 @@ def corrupt_data(root: Path) -> list[Row]:
 
 def one_kind(kind: str, api: Any, redis: RedisServer, root: Path, patch: Any, tally: dict[str, Any]) -> None:
     from agentwinter_sessions import tracker
-    from tests.test_corrupt_data import DERIVED, KINDS, damage, key_of, opened_in_another_terminal, sessions
-    from tests.test_lifecycle import err, make_app, out, project_env
 
     from agentwinter_core.query import run_command, run_query
+    from tests.helpers.app import err, make_app, out, project_env
+    from tests.helpers.corrupt_data import DERIVED, KINDS, damage, key_of, opened_in_another_terminal, sessions
 
     family, how = KINDS[kind]
     root.mkdir(parents=True)

@@ -132,7 +132,10 @@ class RedisStore:
         upload = f"agentwinter:upload:{{{PREFIX}{session_id}}}:{self._token}"
         keys = (document_key(session_id), meta_key(session_id), upload)
         if self.seal is not None:  # the first query is message text: it stays out of the readable summary
-            length, raw, summary = len(raw), self.seal.seal(raw), dataclasses.replace(summary, first_query="")
+            summary = dataclasses.replace(summary, first_query="")
+            readable = {"id": session_id, **summary.__dict__, "message_count": summary.messages}
+            del readable["messages"], readable["first_query"]  # a count in clear, not the text
+            length, raw = len(raw), self.seal.seal(raw, readable)
             self._sealed[session_id] = (len(raw), length)
         meta = orjson.dumps(summary.__dict__)
 

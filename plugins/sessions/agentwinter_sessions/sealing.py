@@ -2,9 +2,12 @@
 
 The key: ``$AGENTWINTER_SESSION_KEY``, else the file ``session.key`` beside the config file, readable by its
 owner only (mode 0600): 32 random bytes in base64 (``openssl rand -base64 32``). With a key, every document
-the store writes is sealed: ``agentwinter:sealed:1:<key id>:``, a 12-byte nonce, then the ciphertext and its
-tag. The key id (8 hex digits of a hash of the key) tells a wrong key from a damaged value: a value sealed
-with another key (or read without one) is ``Locked`` — never set aside as corrupt, never saved over.
+the store writes is sealed: one line of JSON that ``redis-cli GET`` shows in clear — who, where and when,
+``{"sealed":"<key id>","id":…,"name":…,"cwd":…,"owner":…,"message_count":…}`` — then a newline, a 12-byte
+nonce and the ciphertext of the whole document with its tag (the line is authenticated with it). Binary
+after the line, not base64: sealing stays a memory copy's cost and the value its document's size. The key id
+(8 hex digits of a hash of the key) tells a wrong key from a damaged value: a value sealed with another key
+(or read without one) is ``Locked`` — never set aside as corrupt, never saved over.
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ from agentwinter_sessions.connect import ConfigError
 from agentwinter_sessions.failures import Corrupt, Locked
 
 KEY_ENV = "AGENTWINTER_SESSION_KEY"
-MAGIC = b"agentwinter:sealed:1:"
-HEADER = len(MAGIC) + 9  # the magic, the key id and a colon
-NONCE, TAG = 12, 16
-OVERHEAD = HEADER + NONCE + TAG  # a sealed value is exactly this much longer than the document
+MAGIC = b'{"sealed":"'  # how a sealed value starts; the key id follows
+ID = 8  # hex digits of the key id
+NONCE = 12
 INSTALL_HINT = 'session encryption needs the encrypt extra: pip install "agentwinter-sessions[encrypt]"'
 MAKE_ONE = "32 random bytes in base64, e.g. from: openssl rand -base64 32"
 
@@ -56,16 +58,20 @@ class Seal:
             self._aead = AESGCM(self._key)
         return self._aead
 
-    def seal(self, raw: bytes) -> bytes:
-        nonce = os.urandom(NONCE)
-        return b"".join((self.header, nonce, self.aead.encrypt(nonce, raw, self.header)))
+    def seal(self, raw: bytes, readable: dict[str, Any]) -> bytes:
+        """``raw`` encrypted, after a line of JSON that carries ``readable`` (metadata, never message text)."""
+        import orjson
 
-    def open(self, raw: bytes, what: str) -> bytes:
+        line = MAGIC + self.key_id.encode() + b'"' + (b"," + orjson.dumps(readable)[1:] if readable else b"}")
+        nonce = os.urandom(NONCE)
+        return b"".join((line, b"\n", nonce, self.aead.encrypt(nonce, raw, line)))
+
+    def open(self, line: bytes, sealed: bytes, what: str) -> bytes:
         from cryptography.exceptions import InvalidTag
 
         try:
-            return self.aead.decrypt(raw[HEADER : HEADER + NONCE], raw[HEADER + NONCE :], raw[:HEADER])
-        except InvalidTag:
+            return self.aead.decrypt(sealed[:NONCE], sealed[NONCE:], line)
+        except (InvalidTag, ValueError):
             raise Corrupt(f"{what} is encrypted with this key but damaged (it does not open)") from None
 
 
@@ -74,14 +80,15 @@ def opened(raw: bytes, seal: Seal | None, what: str) -> bytes:
     it is sealed with another key or there is none, ``Corrupt`` when it is damaged."""
     if not raw.startswith(MAGIC):
         return raw
-    if len(raw) < OVERHEAD or raw[HEADER - 1 : HEADER] != b":":
+    end = raw.find(b"\n")
+    if end < 0 or raw[len(MAGIC) + ID : len(MAGIC) + ID + 1] != b'"':
         raise Corrupt(f"{what} is a cut encrypted value")
-    key_id = raw[len(MAGIC) : HEADER - 1].decode("ascii", "replace")
+    key_id = raw[len(MAGIC) : len(MAGIC) + ID].decode("ascii", "replace")
     if seal is None:
         raise Locked(f"{what} is encrypted (key {key_id}): set {KEY_ENV} or put its key in {key_path()}")
     if key_id != seal.key_id:
         raise Locked(f"{what} is encrypted with another key ({key_id}; {seal.source} is {seal.key_id}): left as it is")
-    return seal.open(raw, what)
+    return seal.open(raw[:end], raw[end + 1 :], what)
 
 
 def load() -> Seal | None:

@@ -14,12 +14,11 @@ from agentwinter_sessions import sealing, tracker
 from agentwinter_sessions.connect import ConfigError, target
 from agentwinter_sessions.redis_store import RedisStore, document_key, meta_key
 from agentwinter_sessions.store import Summary
-from tests.test_corrupt_data import one_line_at_most, opened_in_another_terminal, sessions
-from tests.test_lifecycle import AGENTWINTER, err, make_app, project_env
-from tests.test_sessions import user_texts
 
 from agentwinter_core.query import run_query
 from tests.helpers import fake_api as fake
+from tests.helpers.app import AGENTWINTER, err, make_app, project_env, user_texts
+from tests.helpers.corrupt_data import one_line_at_most, opened_in_another_terminal, sessions
 
 PLANTED_QUESTION = "PLANTED-question-7f3a which features?"
 PLANTED_ANSWER = "PLANTED-answer-91c2 three features"
@@ -53,8 +52,11 @@ def test_redis_holds_ciphertext_and_readable_metadata(env, fake_api, redis_serve
     client = redis_server.client(1)
     raw = client.get(document_key(session_id))
     assert raw.startswith(sealing.MAGIC)
-    with pytest.raises(orjson.JSONDecodeError):
-        orjson.loads(raw)
+    line, _, sealed = raw.partition(b"\n")
+    shown = orjson.loads(line)  # what redis-cli GET shows first: the metadata in clear, the messages only sealed
+    assert len(sealed) > 12 + 16 and b"question" not in sealed  # a nonce, the ciphertext and its tag
+    assert "messages" not in shown and shown["id"] == session_id and shown["name"] == "secret-work"
+    assert shown["message_count"] == 4 and shown["owner"] and shown["cwd"] == str(env)
     for planted in (PLANTED_QUESTION, PLANTED_ANSWER, "PLANTED", "second question"):
         assert planted.encode() not in raw
     meta = client.hgetall(meta_key(session_id))
@@ -146,11 +148,15 @@ def test_a_session_saved_before_the_key_is_read_and_sealed_by_its_next_save(env,
     assert user_texts(stored["messages"]) == ["before the key", "after the key"]
 
 
-def test_a_damaged_ciphertext_is_corrupt_data_set_aside(env, fake_api, redis_server, monkeypatch):
+@pytest.mark.parametrize("where", ["the ciphertext's tag", "the readable line"])
+def test_a_damaged_ciphertext_is_corrupt_data_set_aside(env, fake_api, redis_server, monkeypatch, where):
     session_id = sealed_session(env, fake_api, monkeypatch, new_key())
     client = redis_server.client(1)
     raw = bytearray(client.get(document_key(session_id)))
-    raw[-1] ^= 1
+    if where == "the readable line":  # authenticated with the ciphertext: a renamed session does not open
+        raw = bytearray(bytes(raw).replace(b'"secret-work"', b'"secret-worm"', 1))
+    else:
+        raw[-1] ^= 1
     client.set(document_key(session_id), bytes(raw), keepttl=True)
     line, _ = opened_in_another_terminal(env, resume=session_id)
     assert "damaged" in line and "kept as agentwinter:quarantine:" in line
