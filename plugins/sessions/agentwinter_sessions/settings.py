@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentwinter_core.config import data_dir, positive_int
-from agentwinter_sessions.connect import DEFAULT_URL, Target, target
+from agentwinter_sessions.connect import DEFAULT_URL, ConfigError, Target, target
+
+# A key prefix an ACL key pattern (~PREFIX:*) can name, that keeps Cluster hash tags intact: no braces,
+# no glob characters, no spaces.
+KEY_PREFIX = re.compile(r"[A-Za-z0-9_.@-]+(:[A-Za-z0-9_.@-]+)*")
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class Settings:
     spill_dir: Path = field(default_factory=lambda: data_dir() / "unsaved")
     archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
     sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
+    key_prefix: str = "agentwinter"  # every key is PREFIX:...; one per person lets an ACL user be limited to it
 
     @classmethod
     def load(cls, table: dict[str, Any], warn: Any) -> Settings:
@@ -35,6 +41,8 @@ class Settings:
         for name in ("warn_messages", "max_bytes", "list_limit", "archive_margin_seconds", "sweep_seconds"):
             if name in table:
                 values[name] = positive_int(table[name], f"sessions: {name}", getattr(cls, name), warn)
+        if "key_prefix" in table:
+            values["key_prefix"] = key_prefix(table["key_prefix"])
         if archive := os.environ.get("AGENTWINTER_ARCHIVE_DIR") or table.get("archive_dir"):
             values["archive_dir"] = Path(str(archive)).expanduser()
         return cls(**values)
@@ -47,3 +55,13 @@ class Settings:
     def ttl_text(self) -> str:
         minutes, seconds = divmod(self.ttl_seconds, 60)
         return f"{minutes} min" if not seconds else f"{self.ttl_seconds} s"
+
+
+def key_prefix(value: Any) -> str:
+    """A checked ``[sessions] key_prefix``; ConfigError (one line) when an ACL pattern could not name it."""
+    if not isinstance(value, str) or not KEY_PREFIX.fullmatch(value):
+        raise ConfigError(
+            f"sessions: key_prefix {value!r} is not a key prefix: letters, digits and . _ - @, parts joined by ':' "
+            "(e.g. agentwinter:alice)"
+        )
+    return value
