@@ -9,8 +9,8 @@ so an ACL user limited to ``~agentwinter:alice:*`` reaches every key of its sess
   over the two is one script on one node, while the document keeps its plain, documented name;
 - ``agentwinter:upload:{…}:<token>`` (a value on its way in, renamed onto the document by the save
   script, expires by itself) and ``agentwinter:quarantine:{…}:<time>`` (an unusable value set aside, 7 days);
-- ``agentwinter:index`` and ``agentwinter:dir:<digest of the repository identity>`` (of the directory for a
-  session without one): sorted sets, member id, score
+- ``agentwinter:index``, ``agentwinter:dir:<digest of the repository identity>`` (of the directory for a
+  session without one) and ``agentwinter:owner:<digest of the owner>``: sorted sets, member id, score
   the expiry time, so listing one directory costs O(its sessions); ``agentwinter:names``: owner, a tab and
   the name -> id (names are per owner; a bare name field, as written before owners, names an unowned session).
   Indexes expire a day after their last write and entries of vanished sessions are pruned when met.
@@ -93,6 +93,10 @@ def directory_key(directory: str, base: str = BASE) -> str:
     return f"{base}:dir:" + hashlib.sha256(directory.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
+def owner_key(owner: str, base: str = BASE) -> str:
+    return f"{base}:owner:" + hashlib.sha256(owner.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
 def name_field(owner: str, name: str) -> str:
     """The field of the names hash for ``owner``'s ``name``: names are per owner (a name has no control
     characters, so the tab is unambiguous); an unowned session's name is the bare name, as before owners."""
@@ -145,7 +149,7 @@ class RedisStore:
             if index:
                 self._index(pipe, session_id, summary, now)
 
-        indexes = (self.index, directory_key(summary.place, self.base), self.names)
+        indexes = (*self._indexes(summary), self.names)
         saved = self._run(commands, keys=(*keys[:2], *indexes))[1] is None
         if index:
             self._indexed[session_id] = (summary.place, summary.name, now + INDEX_REFRESH)
@@ -176,9 +180,9 @@ class RedisStore:
         def commands(pipe: Any) -> None:
             pipe.delete(document_key(session_id, self.base))  # one key a DEL: a cluster pipeline takes no more
             pipe.delete(meta_key(session_id, self.base))
-            self._unindexed(pipe, [session_id], summary.place)
+            self._unindexed(pipe, [session_id], summary.place, summary.owner)
 
-        removed = self._run(commands, keys=(self.index, directory_key(summary.place, self.base)))[0]
+        removed = self._run(commands, keys=self._indexes(summary))[0]
         if summary.name:
             self.client.eval(UNNAME, 1, self.names, session_id, *_fields(summary.owner, summary.name))
         return bool(removed)
@@ -193,7 +197,7 @@ class RedisStore:
             pipe.execute_command("RENAME", document_key(session_id, self.base), target)  # one slot: the hash tag
             pipe.expire(target, QUARANTINE_SECONDS)
             pipe.delete(meta_key(session_id, self.base))
-            self._unindexed(pipe, [session_id], summary.place)
+            self._unindexed(pipe, [session_id], summary.place, summary.owner)
 
         self._run(commands)
         return target
@@ -202,8 +206,10 @@ class RedisStore:
     @translated(_where)
     def listing(self, directory: str | None, limit: int, offset: int = 0, owner: str | None = None) -> Page:
         key = self.index if directory is None else directory_key(directory, self.base)
-        if owner is not None:
+        if owner is not None and directory is not None:
             return self._owned(key, directory, owner, limit, offset)
+        if owner is not None:  # every directory: the owner's own index, O(their sessions)
+            key = owner_key(owner, self.base)
         rows: list[Row] = []
         start, total = offset, None
         while len(rows) < limit:
@@ -211,7 +217,7 @@ class RedisStore:
             found, total = self._run(lambda pipe, s=span: [pipe.zrevrange(key, *s), pipe.zcard(key)], keys=(key,))
             if not found:
                 break
-            page = self._rows([i.decode() for i in found], directory)
+            page = self._rows([i.decode() for i in found], directory, owner)
             rows += page
             start += len(page)  # the gone ones were pruned: what follows moved up
             total -= len(found) - len(page)
@@ -232,7 +238,7 @@ class RedisStore:
             if len(found) < CANDIDATES:
                 return Page(rows[offset : offset + limit], max(0, len(rows) - offset - limit))
 
-    def _rows(self, ids: list[str], directory: str | None) -> list[Row]:
+    def _rows(self, ids: list[str], directory: str | None, owner: str | None = None) -> list[Row]:
         """The rows of ``ids`` that still exist; the others are pruned from the indexes."""
 
         def commands(pipe: Any) -> None:
@@ -248,7 +254,7 @@ class RedisStore:
                 continue
             rows.append(Row(session_id, max(ttl, 0), _summary(raw)))
         if gone:
-            self._run(lambda pipe: self._unindexed(pipe, gone, directory))
+            self._run(lambda pipe: self._unindexed(pipe, gone, directory, owner))
         return rows
 
     @translated(_where)
@@ -392,18 +398,25 @@ class RedisStore:
         notes, self._notices = self._notices, []
         return notes
 
+    def _indexes(self, summary: Summary) -> tuple[str, ...]:
+        """The sorted sets that list a session: all, its place's, its owner's."""
+        owner = (owner_key(summary.owner, self.base),) if summary.owner else ()
+        return (self.index, directory_key(summary.place, self.base), *owner)
+
     def _index(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
         keep = max(2 * self.ttl, INDEX_SECONDS)
-        for key in (self.index, directory_key(summary.place, self.base)):
+        for key in self._indexes(summary):
             pipe.zadd(key, {session_id: now + self.ttl})
             pipe.expire(key, keep)
         if summary.name:
             pipe.expire(self.names, keep)
 
-    def _unindexed(self, pipe: Any, ids: list[str], directory: str | None) -> None:
+    def _unindexed(self, pipe: Any, ids: list[str], directory: str | None, owner: str | None = None) -> None:
         pipe.zrem(self.index, *ids)
         if directory is not None:
             pipe.zrem(directory_key(directory, self.base), *ids)
+        if owner:
+            pipe.zrem(owner_key(owner, self.base), *ids)
 
     def _summary(self, session_id: str) -> Summary:
         meta = meta_key(session_id, self.base)
@@ -443,7 +456,7 @@ def _kind_of(key: str, base: str) -> str:
     """The kind of value the product keeps under ``key``."""
     if key.startswith(document_key("", base)):
         return "string"
-    return "zset" if key == f"{base}:index" or key.startswith(f"{base}:dir:") else "hash"
+    return "zset" if key == f"{base}:index" or key.startswith((f"{base}:dir:", f"{base}:owner:")) else "hash"
 
 
 def _fields(owner: str, name: str) -> list[str]:
