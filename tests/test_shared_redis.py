@@ -186,3 +186,26 @@ def test_a_key_prefix_keeps_each_sessions_keys_in_one_cluster_slot_and_a_bad_one
     for bad in ("agentwinter:{alice}", "agentwinter:*", "a b", "agentwinter:", ""):
         (tmp_path / "config.toml").write_text(f"[sessions]\nkey_prefix = {json.dumps(bad)}\n")
         one_line_error(cli("sessions", "list", cwd=env), f"key_prefix {bad!r} is not a key prefix")
+
+
+def test_the_store_lists_names_and_resolves_per_owner_with_exact_counts(redis_server):
+    store = RedisStore(target(redis_server.url(), {}), 2700)
+    owners = {f"session-{who}-{i}": who for who in ("a@h", "b@h") for i in range(3)} | {"session-old-0": ""}
+    for number, (session_id, who) in enumerate(owners.items()):
+        summary = Summary(cwd="/p", owner=who, updated=float(number))
+        store.save(session_id, orjson.dumps({"id": session_id}), 1, None, summary)
+    page = store.listing(None, 2, owner="a@h")  # a's own index: O(a's sessions)
+    assert [row.summary.owner for row in page.rows] == ["a@h", "a@h"] and page.more == 1
+    here = store.listing("/p", 3, owner="a@h")  # a's and the unowned one, of this directory's index
+    assert {row.id for row in here.rows} <= {i for i, who in owners.items() if who in ("a@h", "")}
+    assert len(here.rows) == 3 and here.more == 1
+    assert len(store.listing("/p", 10).rows) == 7  # everyone's
+    for who in ("a@h", "b@h"):  # each can have "demo"
+        assert store.claim_name(f"session-{who}-0", "demo", "", who) is None
+        assert store.named("demo", who) == f"session-{who}-0"
+    assert store.claim_name("session-a@h-1", "demo", "", "a@h") == "session-a@h-0"  # taken among a's own names
+    assert store.resolve("session-b", "a@h", everyone=False) == [] and len(store.resolve("session-b")) == 3
+    assert store.resolve("session-b@h-2", "a@h", everyone=False) == ["session-b@h-2"]  # an exact id: caller checks
+    assert store.delete("session-a@h-0") and store.named("demo", "a@h") is None
+    assert store.named("demo", "b@h") == "session-b@h-0"
+    assert [row.id for row in store.listing(None, 10, owner="a@h").rows] == ["session-a@h-2", "session-a@h-1"]
