@@ -38,6 +38,12 @@ def register_cli_options() -> list[CliOption]:
         CliOption("cont", ("--continue", "-c"), "Resume the latest session of this directory.", switch=True),
         CliOption("fork", ("--fork",), "With a resumed session: continue in a copy of it.", switch=True),
         CliOption("fork_at", ("--fork-at",), "Like --fork, keeping only the first N queries.", metavar="N"),
+        CliOption(
+            "all_users",
+            ("--all-users",),
+            "With --resume/--continue: other users' sessions too (continued in a copy of your own).",
+            switch=True,
+        ),
     ]
 
 
@@ -56,7 +62,10 @@ WARM_UP_DELAY = 2.0
 @hookimpl
 def startup(app: App) -> None:
     run_settings(app)  # a Redis URL that cannot work stops the run here, in one line, before the first query
-    if any(app.options.get(key) not in (None, False) for key in ("session", "resume", "cont", "fork", "fork_at")):
+    if any(
+        app.options.get(key) not in (None, False)
+        for key in ("session", "resume", "cont", "fork", "fork_at", "all_users")
+    ):
         from agentwinter_sessions import switching
 
         switching.start(tracker(app), app.options)
@@ -101,10 +110,10 @@ def after_response(app: App, result: QueryResult) -> None:
 def register_commands() -> list[Command]:
     return [
         Command("new", "start a fresh session (the current one stays until it expires)"),
-        Command("sessions", "list active sessions"),
+        Command("sessions", "list your active sessions (--all-users: everyone's)", "[--all-users]"),
         Command("cache", "prompt-cache and session-store figures for this session"),
         Command("name", "name this session, to resume it with --session NAME", "NAME"),
-        Command("resume", "switch to another session (id, id prefix or name)", "ID|NAME"),
+        Command("resume", "switch to another of your sessions (id, id prefix or name)", "ID|NAME [--all-users]"),
         Command("fork", "continue in a copy of this session, optionally cut after N queries", "[N]"),
     ]
 

@@ -28,8 +28,10 @@ class ArchiveKeeper:
         store: Callable[[], SessionStore],
         warn: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        owner: str | None = None,
     ) -> None:
         self.settings = settings
+        self.owner = owner  # the sweep archives this owner's sessions (None: everyone's)
         self._store = store
         self.warn = warn
         self.clock = clock  # any monotonic clock: only differences between its readings count
@@ -72,7 +74,7 @@ class ArchiveKeeper:
 
     def _sweep(self) -> None:
         try:
-            lifecycle.sweep(self._store(), self.archive, self.settings.archive_margin_seconds)
+            lifecycle.sweep(self._store(), self.archive, self.settings.archive_margin_seconds, self.owner)
             self._versions = self.archive.versions()
         except StoreError:
             pass  # the query path reports the store's problems

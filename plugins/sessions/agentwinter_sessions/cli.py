@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 Ref = Annotated[str, typer.Argument(help="A session id, an unambiguous id prefix, or a name.", metavar="ID|NAME")]
+AllUsers = Annotated[bool, typer.Option("--all-users", help="Other users' sessions too (yours only by default).")]
 
 
 def sessions_cli() -> typer.Typer:
@@ -37,9 +38,13 @@ class Context:
 
     def __init__(self) -> None:
         from agentwinter_sessions.redis_store import RedisStore
+        from agentwinter_sessions.tracking import owner
 
         self.settings = settings()
-        self.store = RedisStore(self.settings.target, self.settings.ttl_seconds, self.settings.seal)
+        self.store = RedisStore(
+            self.settings.target, self.settings.ttl_seconds, self.settings.key_prefix, seal=self.settings.seal
+        )
+        self.owner = owner()  # who runs this: sessions of others are left alone without --all-users
         OPENED.append(self.store)
 
     @functools.cached_property
@@ -57,17 +62,18 @@ class Context:
             raise UsageError(INSTALL_HINT)
         return self.archive
 
-    def find(self, ref: str) -> str:
+    def find(self, ref: str, everyone: bool = False) -> str:
         from agentwinter_sessions import lifecycle
 
-        return lifecycle.find(self.store, self.archive, ref)
+        return lifecycle.find(self.store, self.archive, ref, self.owner, everyone)
 
-    def document(self, ref: str) -> tuple[dict[str, Any], bytes]:
+    def document(self, ref: str, everyone: bool = False) -> tuple[dict[str, Any], bytes]:
+        """The stored session ``ref`` names, checked; another user's only with ``everyone``."""
         from agentwinter_core.api import UsageError
         from agentwinter_sessions import lifecycle
         from agentwinter_sessions.failures import Corrupt
 
-        session_id = self.find(ref)
+        session_id = self.find(ref, everyone)
         try:
             loaded = self.store.load(session_id)
             raw = loaded[0].rstrip() if loaded is not None else b""
@@ -77,6 +83,8 @@ class Context:
             raise UsageError(f"session {session_id} could not be used ({exc}); kept as {where}") from None
         if document is None:
             raise UsageError(f"session {session_id} is gone from Redis (expired, evicted or flushed)")
+        if not everyone:
+            lifecycle.check_owner(document, self.owner, "add --all-users to see it")
         return document, raw
 
 
@@ -109,34 +117,38 @@ def list_(
     all_dirs: Annotated[bool, typer.Option("--all", help="Sessions of every directory.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (0: all of them).")] = 100,
+    everyone: AllUsers = False,
 ) -> None:
-    """List active sessions (default: this directory's), newest first."""
+    """List your active sessions (default: this directory's), newest first."""
     import orjson
 
     from agentwinter_sessions import lifecycle, workspace
 
     ctx = Context()
     here = str(here_dir(typer_ctx))
+    owner = None if everyone else ctx.owner
     if all_dirs:
-        rows, more = lifecycle.gather(ctx.store, None, limit)
+        rows, more = lifecycle.gather(ctx.store, None, limit, owner)
     else:
-        rows, more = lifecycle.here(ctx.store, workspace.identity(Path(here)), here, limit)
+        rows, more = lifecycle.here(ctx.store, workspace.identity(Path(here)), here, limit, owner)
     archived = ctx.archive.versions() if ctx.archive is not None else None
     rows = [row_of(row, archived) for row in rows]
     if as_json:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     if not rows:
-        typer.echo("No active sessions" + ("." if all_dirs else f" in {here} (--all lists every directory)."))
+        others = "" if everyone else " of yours (--all-users: everyone's)"
+        typer.echo("No active sessions" + (others if all_dirs else f" in {here} (--all lists every directory)."))
         return
     columns = ["id", "name", "messages", "updated", "expires_in", "archived", "first_query"]
     shown = {None: "-", True: "yes", False: "no"}
-    rows = [{**r, "archived": shown[r["archived"]]} for r in rows]
+    rows = [{**r, "archived": shown[r["archived"]], "owner": r["owner"] or "-"} for r in rows]
+    first = [*(["owner"] if everyone else []), *(["cwd"] if all_dirs else [])]  # whose, where
     from agentwinter_core.api import print_table  # rich: only for a listing
 
     print_table(
-        [[*([r["cwd"]] if all_dirs else []), *(str(r[c]) for c in columns)] for r in rows],
-        [*(["directory"] if all_dirs else []), *columns],
+        [[*(r[c] for c in first), *(str(r[c]) for c in columns)] for r in rows],
+        [*(["owner"] if everyone else []), *(["directory"] if all_dirs else []), *columns],
     )
     if more:
         typer.echo(f"…and {more} more (--limit 0 lists all)")
@@ -161,19 +173,20 @@ def row_of(row: Any, archived: dict[str, int] | None) -> dict[str, Any]:
     }
 
 
-def show(ref: Ref) -> None:
-    """Show a session: its details, then the conversation as markdown."""
+def show(ref: Ref, everyone: AllUsers = False) -> None:
+    """Show one of your sessions: its details, then the conversation as markdown."""
     from agentwinter_sessions import lifecycle
     from agentwinter_sessions.commands import duration
 
     ctx = Context()
-    document, raw = ctx.document(ref)
+    document, raw = ctx.document(ref, everyone)
     touched = ctx.store.touch(document["id"])  # looking at a session keeps it, like resuming does
     ttl = ctx.settings.ttl_seconds if touched else 0
     archived = ctx.archive is not None and ctx.archive.versions().get(document["id"], 0) >= document["version"]
+    whose = f", of {document['owner']}" if everyone and document["owner"] else ""
     typer.echo(
         f"{document['id']}  {document.get('name') or '-'}  {len(document['messages'])} messages, {len(raw):,} bytes, "
-        f"expires in {duration(ttl)}{', archived' if archived else ''}\n"
+        f"expires in {duration(ttl)}{', archived' if archived else ''}{whose}\n"
     )
     typer.echo(lifecycle.export_markdown(document))
 
@@ -183,19 +196,24 @@ def rm(
     keep_archive: Annotated[
         bool, typer.Option("--keep-archive", help="Keep an archived copy, for sessions restore.")
     ] = False,
+    everyone: AllUsers = False,
 ) -> None:
-    """Remove a session from Redis, and its archived copies unless --keep-archive."""
+    """Remove one of your sessions from Redis, and its archived copies unless --keep-archive."""
     from agentwinter_core.api import UsageError
     from agentwinter_sessions import lifecycle
+    from agentwinter_sessions.store import owned_by
 
     ctx = Context()
-    live = ctx.store.resolve(ref.strip())
-    archived = [] if live or ctx.archive is None else ctx.archive.find(ref.strip())
+    live = ctx.store.resolve(ref.strip(), ctx.owner, everyone)
+    mine = None if everyone else ctx.owner
+    archived = [] if live or ctx.archive is None else lifecycle.archived_of(ctx.archive, ref.strip(), mine)
     if len(live) > 1 or len(archived) > 1:
         raise UsageError(f"'{ref}' matches {len(live) or len(archived)} sessions: give more of the id")
     if not live and not archived:
-        ctx.find(ref)  # says why in one line: gone from Redis, or no such session
+        ctx.find(ref, everyone)  # says why in one line: gone from Redis, or no such session
     session_id = (live or archived)[0]
+    if not everyone and not owned_by(theirs := lifecycle.owner_of(ctx.store, ctx.archive, session_id)[0], ctx.owner):
+        raise UsageError(f"session {session_id} belongs to {theirs}, another user: not removed (add --all-users)")
     if keep_archive and ctx.archive is not None:
         lifecycle.archive_one(ctx.store, ctx.archive, session_id)
     elif ctx.archive is not None:
@@ -210,14 +228,15 @@ def export(
     ref: Ref,
     format: Annotated[str, typer.Option("--format", "-f", help="json (lossless) or markdown.")] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    everyone: AllUsers = False,
 ) -> None:
-    """Export a session: json to re-import it, markdown to read or share it."""
+    """Export one of your sessions: json to re-import it, markdown to read or share it."""
     from agentwinter_core.api import UsageError
     from agentwinter_sessions import lifecycle
 
     if format not in ("json", "markdown"):
         raise UsageError(f"--format is json or markdown, not {format!r}")
-    document, raw = Context().document(ref)
+    document, raw = Context().document(ref, everyone)
     data = raw + b"\n" if format == "json" else lifecycle.export_markdown(document).encode()
     if output is None:
         sys.stdout.buffer.write(data)
@@ -261,7 +280,7 @@ def import_(
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
     ctx = Context()
-    session_id, note = lifecycle.import_file(ctx.store, raw.strip(), replace)
+    session_id, note = lifecycle.import_file(ctx.store, raw.strip(), replace, ctx.owner)
     typer.echo(f"{note}: {session_id} (resume it with agentwinter --resume {session_id})")
 
 
@@ -287,7 +306,8 @@ def import_foreign(source: str, ref: str | None, strict: bool, latest: bool, her
     for problem in imported.problems:
         typer.echo(f"warning: {path} {problem}: skipped", err=True)
     raw = foreign.document(imported, str(here), workspace.identity(here))
-    session_id, note = lifecycle.import_file(Context().store, raw, replace=False)
+    ctx = Context()
+    session_id, note = lifecycle.import_file(ctx.store, raw, False, ctx.owner)
     skipped = f"; left out: {imported.skipped_text()}" if imported.skipped else ""
     typer.echo(
         f"{note}: {session_id} ({imported.name}, {len(imported.messages)} messages{skipped}); "
@@ -320,25 +340,30 @@ def list_transcripts(here: Path) -> None:
 def search(
     text: Annotated[str, typer.Argument(help="Words to look for in questions, answers and tool output.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    everyone: AllUsers = False,
 ) -> None:
-    """Find live and archived sessions by content (live ones are archived first, so one index serves both)."""
+    """Find your live and archived sessions by content (live ones are archived first, so one index serves both)."""
     import orjson
 
     from agentwinter_sessions import lifecycle
+    from agentwinter_sessions.store import owned_by
 
     ctx = Context()
     archive = ctx.needs_archive()
-    lifecycle.sweep(ctx.store, archive, 10**9)  # every live session not archived at its version yet
+    mine = None if everyone else ctx.owner
+    lifecycle.sweep(ctx.store, archive, 10**9, mine)  # every live session not archived at its version yet
     found = archive.search(text)
-    live = {hit.id for hit in found if ctx.store.load(hit.id) is not None}
-    hits = [{**vars(hit), "live": hit.id in live} for hit in found]
+    owners = {hit.id: lifecycle.owner_of(ctx.store, archive, hit.id) for hit in found}
+    found = [hit for hit in found if mine is None or owned_by(owners[hit.id][0], mine)]
+    hits = [{**vars(hit), "live": owners[hit.id][1], "owner": owners[hit.id][0]} for hit in found]
     if as_json:
         typer.echo(orjson.dumps(hits, option=orjson.OPT_INDENT_2).decode())
     elif not hits:
         typer.echo(f"No session mentions {text!r}.")
     for hit in [] if as_json else hits:
         state = "live" if hit["live"] else "archived (sessions restore brings it back)"
-        typer.echo(f"{hit['id']}  {hit['name'] or '-'}  {state}\n    {hit['snippet']}")
+        whose = f"  {hit['owner'] or '-'}" if everyone else ""
+        typer.echo(f"{hit['id']}  {hit['name'] or '-'}{whose}  {state}\n    {hit['snippet']}")
 
 
 def restore(ref: Ref) -> None:

@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable
 
 from agentwinter_sessions import switching
-from agentwinter_sessions.tracking import Tracker
+from agentwinter_sessions.tracking import Tracker, owner
+
+ALL_USERS = "--all-users"
 
 
 def new(tracker: Tracker, args: str = "") -> str:
@@ -14,13 +16,17 @@ def new(tracker: Tracker, args: str = "") -> str:
 
 
 def sessions(tracker: Tracker, args: str = "") -> str:
-    page = tracker.store.listing(None, tracker.settings.list_limit)
+    everyone, rest = all_users(args)
+    if rest:
+        return f"⚠ `!sessions` takes only {ALL_USERS}, not {rest!r}"
+    page = tracker.store.listing(None, tracker.settings.list_limit, owner=None if everyone else owner())
     if not page.rows:
-        return "No active sessions."
+        return "No active sessions." + ("" if everyone else f" (`!sessions {ALL_USERS}` lists everyone's)")
     archived = tracker.archive.versions()
     lines = [
-        "| | session | name | messages | first query | age | expires in | archived |",
-        "|---|---|---|---|---|---|---|---|",
+        "| | session | name | messages | first query | age | expires in | archived |"
+        + (" owner |" if everyone else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if everyone else ""),
     ]
     for row in page.rows:
         meta = row.summary
@@ -30,6 +36,7 @@ def sessions(tracker: Tracker, args: str = "") -> str:
         lines.append(
             f"| {mark} | `{row.id}` | {meta.name} | {meta.messages} | {query} "
             f"| {age} | {duration(row.ttl)} | {archived_text(archived, row.id)} |"
+            + (f" {meta.owner or '-'} |" if everyone else "")
         )
     if page.more:
         lines.append(f"\n…and {page.more} older sessions (`agentwinter sessions list --all` lists them).")
@@ -49,8 +56,16 @@ def name(tracker: Tracker, args: str) -> str:
     return switching.rename(tracker, args)
 
 
+def all_users(args: str) -> tuple[bool, str]:
+    """Whether the arguments ask for every user's sessions, and the rest of them."""
+    words = args.split()
+    return ALL_USERS in words, " ".join(word for word in words if word != ALL_USERS)
+
+
 def resume(tracker: Tracker, args: str) -> str:
-    switching.open_session(tracker, switching.find(tracker, args))
+    everyone, ref = all_users(args)
+    if switching.open_session(tracker, switching.find(tracker, ref, everyone), everyone):
+        return switching.fork(tracker)  # another user's session is never written: a copy of one's own
     return f"Your next query continues session `{tracker.state.id}`."
 
 

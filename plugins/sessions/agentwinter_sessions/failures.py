@@ -40,6 +40,11 @@ def cause(exc: BaseException, where: str) -> str:
         return f"TLS error talking to Redis at {where} ({_ssl_reason(text)}): check tls_ca_file / ssl_ca_certs"
     if isinstance(exc, e.NoPermissionError) or text.startswith("NOPERM"):
         command = re.search(r"run the '([^']+)' command", text)
+        if command is None and "keys" in text:  # a key outside the user's key pattern
+            return (
+                f"Redis at {where} denied a key by ACL ({text}): the ACL user's key pattern must cover "
+                "[sessions] key_prefix (~PREFIX:*, see the sessions README)"
+            )
         what = f"command {command.group(1).upper()}" if command else "a command"
         return f"Redis at {where} denied {what} by ACL ({text}): grant the rules in the sessions README"
     if isinstance(exc, e.OutOfMemoryError) or text.startswith("OOM"):

@@ -18,7 +18,7 @@ from agentwinter_core.api import UsageError, history
 from agentwinter_sessions.archive import INSTALL_HINT
 from agentwinter_sessions.document import FORMAT, decode, new_id, summary_of
 from agentwinter_sessions.failures import Corrupt, Locked
-from agentwinter_sessions.store import Row, SessionStore
+from agentwinter_sessions.store import Row, SessionStore, owned_by
 
 MAX_NAME = 64
 ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -38,12 +38,13 @@ def check_name(name: str) -> str:
     return name
 
 
-def here(store: SessionStore, place: str, cwd: str, limit: int) -> tuple[list[Row], int]:
-    """This directory's sessions, newest first, and how many more: those of its repository identity, with
-    the ones saved before identities were recorded (indexed by the directory alone)."""
-    rows, more = gather(store, place, limit)
+def here(store: SessionStore, place: str, cwd: str, limit: int, owner: str | None = None) -> tuple[list[Row], int]:
+    """This directory's sessions (of ``owner``, or everyone's: None), newest first, and how many more: those
+    of its repository identity, with the ones saved before identities were recorded (indexed by the directory
+    alone)."""
+    rows, more = gather(store, place, limit, owner)
     if place != cwd:
-        older, more_older = gather(store, cwd, limit)
+        older, more_older = gather(store, cwd, limit, owner)
         rows = sorted(rows + [r for r in older if not r.summary.repository], key=lambda r: -r.summary.updated)
         more += more_older
         if limit and len(rows) > limit:
@@ -51,13 +52,13 @@ def here(store: SessionStore, place: str, cwd: str, limit: int) -> tuple[list[Ro
     return rows, more
 
 
-def gather(store: SessionStore, place: str | None, limit: int) -> tuple[list[Row], int]:
-    """Up to ``limit`` sessions (0: all) of a place or of all (None), in pages of at most 500 so a big
-    listing never blocks the store; and how many more there are."""
+def gather(store: SessionStore, place: str | None, limit: int, owner: str | None = None) -> tuple[list[Row], int]:
+    """Up to ``limit`` sessions (0: all) of a place or of all (None), of ``owner`` or everyone's (None), in
+    pages of at most 500 so a big listing never blocks the store; and how many more there are."""
     rows: list[Row] = []
     more = 0
     while limit == 0 or len(rows) < limit:
-        page = store.listing(place, 500 if limit == 0 else min(500, limit - len(rows)), len(rows))
+        page = store.listing(place, 500 if limit == 0 else min(500, limit - len(rows)), len(rows), owner)
         rows += page.rows
         more = page.more
         if not page.more or not page.rows:
@@ -76,26 +77,57 @@ def open_archive(directory: Path) -> Any:
     return Archive(directory)
 
 
-def find(store: SessionStore, archive: Any, ref: str) -> str:
-    """The live session ``ref`` names (an id, a name or an id prefix), restoring it from the archive
-    when it has expired from Redis."""
+def find(store: SessionStore, archive: Any, ref: str, owner: str = "", everyone: bool = True) -> str:
+    """The live session ``ref`` names (one of ``owner``'s names, an id, or an id prefix of ``owner``'s
+    sessions, of anyone's with ``everyone``), restoring it from the archive when it has expired from Redis.
+    An exact id is found whoever it belongs to: the caller says whose it is (``check_owner``)."""
     ref = ref.strip()
     if not ref:
         raise UsageError("which session? give an id, an id prefix or a name")
-    ids = store.resolve(ref)
+    ids = store.resolve(ref, owner, everyone)
     if len(ids) == 1:
         return ids[0]
     if len(ids) > 1:
         raise UsageError(f"'{ref}' matches {len(ids)} sessions ({', '.join(ids[:4])}…): give more of the id")
-    archived = archive.find(ref) if archive is not None else []
+    archived = archived_of(archive, ref, None if everyone else owner) if archive is not None else []
     if len(archived) > 1:
         raise UsageError(f"'{ref}' matches {len(archived)} archived sessions: give more of the id")
     if archived:
         return restore(store, archive, archived[0])
     hint = "" if archive is not None else f" (archived sessions are not searched: {INSTALL_HINT})"
-    if gone := store.vanished(ref):
+    if gone := store.vanished(ref, owner):
         raise UsageError(f"session {gone} is gone from Redis (expired, evicted or flushed){hint}")
     raise UsageError(f"no session matches '{ref}'{hint}")
+
+
+def archived_of(archive: Any, ref: str, owner: str | None) -> list[str]:
+    """Archived ids that ``ref`` names (``Archive.find``), of ``owner`` (and unowned ones) or anyone's (None).
+    The archive is local, but a search of every user's sessions (``--all-users``) archives theirs too."""
+    ids = archive.find(ref)
+    if owner is None:
+        return ids
+    return [i for i in ids if (raw := archive.latest(i)) is not None and owned_by(_owner_of(raw), owner)]
+
+
+def owner_of(store: SessionStore, archive: Any, session_id: str) -> tuple[str, bool]:
+    """Whose a session is (from Redis, else its latest archived copy), and whether it is live."""
+    loaded = store.load(session_id)
+    raw = loaded[0] if loaded is not None else archive.latest(session_id) if archive is not None else None
+    return (_owner_of(raw) if raw is not None else ""), loaded is not None
+
+
+def _owner_of(raw: bytes) -> str:
+    try:
+        return decode(raw, repair=False)["owner"]
+    except Corrupt:
+        return ""
+
+
+def check_owner(document: dict[str, Any], owner: str, hint: str) -> None:
+    """UsageError, in one line, when the session is another user's; ``hint`` says how to open it anyway."""
+    theirs = document.get("owner") or ""
+    if not owned_by(theirs, owner):
+        raise UsageError(f"session {document['id']} belongs to {theirs}, another user: {hint}")
 
 
 def restore(store: SessionStore, archive: Any, session_id: str) -> str:
@@ -115,7 +147,7 @@ def put(store: SessionStore, document: dict[str, Any], raw: bytes) -> None:
     raw = raw.rstrip()
     store.save(document["id"], raw, int(document.get("version") or 1), None, summary_of(document, len(raw)))
     if document.get("name"):
-        store.claim_name(document["id"], document["name"], "")
+        store.claim_name(document["id"], document["name"], "", document.get("owner") or "")
 
 
 def checked(raw: bytes) -> dict[str, Any]:
@@ -131,16 +163,23 @@ def checked(raw: bytes) -> dict[str, Any]:
     return document
 
 
-def import_file(store: SessionStore, raw: bytes, replace: bool) -> tuple[str, str]:
-    """Import an exported session: (id, what happened). A new id on collision unless ``replace``."""
+def import_file(store: SessionStore, raw: bytes, replace: bool, owner: str = "") -> tuple[str, str]:
+    """Import an exported session as ``owner``'s: (id, what happened). A new id on collision unless
+    ``replace``, and always when the stored one is another user's (never overwritten)."""
     document = checked(raw)
     note = "imported"
-    if store.load(document["id"]) is not None and not replace:
+    if owner and document["owner"] != owner:  # whoever imports a session keeps it
+        document = {**document, "owner": owner}
+        raw = orjson.dumps(document)
+    stored = store.load(document["id"])
+    theirs = stored is not None and not owned_by(_owner_of(stored[0]), owner)
+    if stored is not None and (theirs or not replace):
         old = document["id"]
         document = {**document, "id": new_id(), "name": "", "version": 1}
         raw = orjson.dumps(document)
-        note = f"imported as a new session ({old} exists; --replace overwrites it)"
-    elif document.get("name") and store.claim_name(document["id"], document["name"], "") is not None:
+        why = "belongs to another user" if theirs else "exists; --replace overwrites it"
+        note = f"imported as a new session ({old} {why})"
+    elif document.get("name") and store.claim_name(document["id"], document["name"], "", owner) is not None:
         document = {**document, "name": ""}
         raw = orjson.dumps(document)
         note = "imported without its name (another live session has it)"
@@ -163,11 +202,12 @@ def archive_one(store: SessionStore, archive: Any, session_id: str) -> bool:
     return archive.put(document, raw.rstrip())
 
 
-def sweep(store: SessionStore, archive: Any, within: int) -> int:
-    """Archive every session that expires within ``within`` seconds and is not archived at its version."""
+def sweep(store: SessionStore, archive: Any, within: int, owner: str | None = None) -> int:
+    """Archive every session (of ``owner``, or everyone's: None) that expires within ``within`` seconds and
+    is not archived at its version."""
     archived = archive.versions()
     done = 0
-    for session_id, version in store.expiring(within):
+    for session_id, version in store.expiring(within, owner):
         if archived.get(session_id, 0) < version and archive_one(store, archive, session_id):
             done += 1
     return done

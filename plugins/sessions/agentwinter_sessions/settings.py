@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentwinter_core.api import Config, Setting, data_dir, positive_int, read_settings, whole_number
 from agentwinter_sessions import sealing
-from agentwinter_sessions.connect import DEFAULT_URL, Target, target
+from agentwinter_sessions.connect import DEFAULT_URL, ConfigError, Target, target
 from agentwinter_sessions.sealing import Seal
+
+# A key prefix an ACL key pattern (~PREFIX:*) can name, that keeps Cluster hash tags intact: no braces,
+# no glob characters, no spaces.
+KEY_PREFIX = re.compile(r"[A-Za-z0-9_.@-]+(:[A-Za-z0-9_.@-]+)*")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class Settings:
     archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
     sweep_seconds: int = 5 * 60  # how often a running REPL sweeps
     seal: Seal | None = field(default=None, repr=False)  # the key that encrypts stored sessions, if any
+    key_prefix: str = "agentwinter"  # every key is PREFIX:...; one per person lets an ACL user be limited to it
 
     @classmethod
     def load(cls, config: Config, warn: Any) -> Settings:
@@ -39,6 +45,8 @@ class Settings:
         if env_ttl := os.environ.get("AGENTWINTER_SESSION_TTL"):  # in seconds, unlike the file's minutes
             values["ttl_seconds"] = positive_int(env_ttl, "AGENTWINTER_SESSION_TTL", 45 * 60, warn)
         values.update(checked)
+        if "key_prefix" in table:
+            values["key_prefix"] = key_prefix(table["key_prefix"])
         if archive := os.environ.get("AGENTWINTER_ARCHIVE_DIR") or table.get("archive_dir"):
             values["archive_dir"] = Path(str(archive)).expanduser()
         return cls(**values)
@@ -60,3 +68,13 @@ KEYS = {
         for name in ("warn_messages", "max_bytes", "list_limit", "archive_margin_seconds", "sweep_seconds")
     },
 }
+
+
+def key_prefix(value: Any) -> str:
+    """A checked ``[sessions] key_prefix``; ConfigError (one line) when an ACL pattern could not name it."""
+    if not isinstance(value, str) or not KEY_PREFIX.fullmatch(value):
+        raise ConfigError(
+            f"sessions: key_prefix {value!r} is not a key prefix: letters, digits and . _ - @, parts joined by ':' "
+            "(e.g. agentwinter:alice)"
+        )
+    return value

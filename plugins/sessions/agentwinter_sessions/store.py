@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+def owned_by(session_owner: str, owner: str) -> bool:
+    """Whether ``owner`` may treat a session of ``session_owner`` as theirs: it is theirs, or it has no owner
+    (saved before owners were recorded)."""
+    return session_owner in ("", owner)
+
+
 @dataclass(frozen=True)
 class Summary:
     """What a listing shows of a session without loading it (kept beside the document)."""
@@ -23,13 +29,16 @@ class Summary:
     updated: float = 0.0
     cwd: str = ""
     bytes: int = 0
-    owner: str = ""
+    owner: str = ""  # "user@host" of who keeps it; "" in sessions saved before owners (anyone's: see owned_by)
     repository: str = ""  # workspace.identity() of where it was saved; "" in sessions saved before it existed
 
     @property
     def place(self) -> str:
         """What "this directory" matches: the repository identity, else (an older session) the directory."""
         return self.repository or self.cwd
+
+    def owned_by(self, owner: str) -> bool:
+        return owned_by(self.owner, owner)
 
     @classmethod
     def of(cls, data: Any) -> Summary:
@@ -79,25 +88,30 @@ class SessionStore(Protocol):
     def quarantine(self, session_id: str) -> str:
         """Move an unusable stored value aside, never deleting it; where it went."""
 
-    def listing(self, directory: str | None, limit: int, offset: int = 0) -> Page:
+    def listing(self, directory: str | None, limit: int, offset: int = 0, owner: str | None = None) -> Page:
         """Sessions, most recent first: of one place (``Summary.place``: a repository identity, or the directory
-        of a session that has none), or of all (None); prunes entries of gone ones."""
+        of a session that has none), or of all (None); of one owner (``Summary.owned_by``) or of everyone
+        (None); prunes entries of gone ones."""
 
-    def resolve(self, ref: str) -> list[str]:
-        """Ids of live sessions that ``ref`` names: a name, an id or an id prefix (several: ambiguous)."""
+    def resolve(self, ref: str, owner: str = "", everyone: bool = True) -> list[str]:
+        """Ids of live sessions that ``ref`` names: one of ``owner``'s names, an id, or an id prefix of
+        ``owner``'s sessions (of anyone's with ``everyone``); several: ambiguous."""
 
-    def named(self, name: str) -> str | None:
-        """The live session that has this name."""
+    def named(self, name: str, owner: str = "") -> str | None:
+        """The live session that has this name among ``owner``'s names ("": the names of unowned sessions)."""
 
-    def vanished(self, ref: str) -> str | None:
-        """The id of a session that ``ref`` (a name or an id) named but that is gone (expired, evicted,
-        flushed); its index entries are pruned. None when ``ref`` names a live session or nothing known."""
+    def vanished(self, ref: str, owner: str = "") -> str | None:
+        """The id of a session that ``ref`` (one of ``owner``'s names, or an id) named but that is gone
+        (expired, evicted, flushed); its index entries are pruned. None when ``ref`` names a live session or
+        nothing known."""
 
-    def claim_name(self, session_id: str, name: str, old: str) -> str | None:
-        """Give the session ``name`` (dropping ``old``); the id of another live session that has it."""
+    def claim_name(self, session_id: str, name: str, old: str, owner: str = "") -> str | None:
+        """Give the session ``name`` among ``owner``'s names (dropping ``old``); the id of another live session
+        that has it."""
 
-    def expiring(self, within: int) -> list[tuple[str, int]]:
-        """(id, version) of the sessions that expire within ``within`` seconds."""
+    def expiring(self, within: int, owner: str | None = None) -> list[tuple[str, int]]:
+        """(id, version) of the sessions (of ``owner``, or of everyone: None) that expire within ``within``
+        seconds."""
 
     def notices(self) -> list[str]:
         """One line for each stored value set aside since the last call (an index or a companion key that

@@ -14,6 +14,7 @@ from agentwinter_sessions import lifecycle, workspace
 from agentwinter_sessions.document import decode, new_id
 from agentwinter_sessions.failures import Corrupt, StoreError
 from agentwinter_sessions.state import SessionState
+from agentwinter_sessions.store import owned_by
 from agentwinter_sessions.tracking import Tracker, owner, queries
 
 
@@ -24,34 +25,39 @@ def start(tracker: Tracker, options: dict[str, Any]) -> None:
         raise UsageError("use one of --session, --resume and --continue, not several")
     fork_at = _count(options.get("fork_at"))
     wants_fork = options.get("fork") or options.get("fork_at") is not None
-    if wants_fork and not given:
-        raise UsageError("--fork needs a session to copy: add --resume ID|NAME, --continue or --session NAME")
+    everyone = bool(options.get("all_users"))
+    if (wants_fork or everyone) and not given:
+        flag = "--fork" if wants_fork else "--all-users"
+        raise UsageError(f"{flag} needs a session to open: add --resume ID|NAME, --continue or --session NAME")
     try:
+        theirs = False
         if "session" in given:
             start_named(tracker, given["session"])
         elif "resume" in given:
-            open_session(tracker, find(tracker, given["resume"]))
+            theirs = open_session(tracker, find(tracker, given["resume"], everyone), everyone)
         elif "cont" in given:
-            open_session(tracker, latest_here(tracker))
-        if wants_fork:
+            theirs = open_session(tracker, latest_here(tracker, everyone), everyone)
+        if wants_fork or theirs:  # another user's session is never written: go on in a copy of one's own
             tracker.app.ui.info(fork(tracker, fork_at))
     except StoreError as exc:
         raise UsageError(f"{exc}: cannot open a session") from exc
 
 
-def find(tracker: Tracker, ref: str) -> str:
-    return lifecycle.find(tracker.store, tracker.archive.archive, ref)
+def find(tracker: Tracker, ref: str, everyone: bool = False) -> str:
+    """The session ``ref`` names: one of this user's (any user's with ``everyone``; an exact id always)."""
+    return lifecycle.find(tracker.store, tracker.archive.archive, ref, owner(), everyone)
 
 
-def latest_here(tracker: Tracker) -> str:
-    rows = lifecycle.here(tracker.store, tracker.place, tracker.cwd, 1)[0]
+def latest_here(tracker: Tracker, everyone: bool = False) -> str:
+    rows = lifecycle.here(tracker.store, tracker.place, tracker.cwd, 1, None if everyone else owner())[0]
     if not rows:
         raise UsageError(f"no session to continue in {tracker.cwd}: start one by asking something")
     return rows[0].id
 
 
-def open_session(tracker: Tracker, session_id: str) -> None:
-    """Make a stored session the current one (it slides its TTL), and say whether the code changed."""
+def open_session(tracker: Tracker, session_id: str, everyone: bool = False) -> bool:
+    """Make a stored session the current one (it slides its TTL), and say whether the code changed. Another
+    user's session is refused in one line, or opened with ``everyone``; True then: the caller forks it."""
     store = tracker.store
     try:
         loaded = store.load(session_id)
@@ -61,6 +67,8 @@ def open_session(tracker: Tracker, session_id: str) -> None:
     except Corrupt as exc:
         where = store.quarantine(session_id)
         raise UsageError(f"session {session_id} could not be used ({exc}); kept as {where}") from exc
+    if not everyone:
+        lifecycle.check_owner(document, owner(), "add --all-users to go on in a copy of your own (theirs stays as is)")
     if tracker.state.id not in (None, session_id):
         leave(tracker)
     tracker.adopt(document, loaded[1], len(loaded[0]))
@@ -68,6 +76,7 @@ def open_session(tracker: Tracker, session_id: str) -> None:
     tracker.state.announced = True
     tracker.app.ui.info(f"↩️  Resuming session: {session_id} ({len(tracker.state.messages)} messages)")
     _check_stale(tracker, document)
+    return not owned_by(document["owner"], owner())
 
 
 def _check_stale(tracker: Tracker, document: dict[str, Any]) -> None:
@@ -87,22 +96,22 @@ def _check_stale(tracker: Tracker, document: dict[str, Any]) -> None:
 def start_named(tracker: Tracker, name: str) -> None:
     """``--session NAME``: resume the session with that name, or start one that has it."""
     name = lifecycle.check_name(name)
-    store, archive = tracker.store, tracker.archive.archive
-    found = store.named(name)
-    if found is None and archive is not None and (archived := archive.find(name)):
+    store, archive, me = tracker.store, tracker.archive.archive, owner()
+    found = store.named(name, me)  # names are per owner: another user's "demo" is not this one
+    if found is None and archive is not None and (archived := lifecycle.archived_of(archive, name, me)):
         found = lifecycle.restore(store, archive, archived[0])
     if found is not None:
         open_session(tracker, found)
         return
     # The session exists before its name does: a name always points at a stored session, so two runs
     # starting the same name at once agree on one of them.
-    tracker.state = SessionState(id=new_id(), name=name, owner=owner(), dirty=True)
+    tracker.state = SessionState(id=new_id(), name=name, owner=me, dirty=True)
     tracker.app.conversation = tracker.state.conversation
     if not tracker.save(report=lambda _line: None):
         raise UsageError(f"{tracker.state.problem}: cannot start session {name}")
-    if (taken := store.claim_name(tracker.state.id, name, "")) is not None:  # type: ignore[arg-type]
+    if (taken := store.claim_name(tracker.state.id, name, "", me)) is not None:  # type: ignore[arg-type]
         store.delete(tracker.state.id)  # type: ignore[arg-type]
-        tracker.state = SessionState(owner=owner())
+        tracker.state = SessionState(owner=me)
         open_session(tracker, taken)
         return
     tracker.state.announced = True
@@ -116,7 +125,7 @@ def rename(tracker: Tracker, name: str) -> str:
         if not tracker.save(report=lambda _line: None):
             raise UsageError(f"{state.problem}: cannot name this session yet")
         state.announced = True
-    if (taken := tracker.store.claim_name(state.id, name, state.name)) is not None:  # type: ignore[arg-type]
+    if (taken := tracker.store.claim_name(state.id, name, state.name, state.owner)) is not None:  # type: ignore[arg-type]
         raise UsageError(f"the name '{name}' belongs to session {taken}")
     state.name, state.dirty = name, True
     tracker.save()

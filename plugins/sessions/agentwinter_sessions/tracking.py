@@ -56,7 +56,7 @@ class Tracker:
         self.state = SessionState(owner=owner())
         self.encoder = Encoder(lambda value: app.pm.hook.dump_json(value=value))
         self.watch = Watch(app.project_dir)
-        self.archive = ArchiveKeeper(settings, lambda: self.store, app.ui.warn)
+        self.archive = ArchiveKeeper(settings, lambda: self.store, app.ui.warn, owner=owner())
         self._reached = False  # the store answered once in this run (spills checked, eviction warned)
 
     @property
@@ -64,7 +64,9 @@ class Tracker:
         if self._store is None:
             from agentwinter_sessions.redis_store import RedisStore  # redis-py loads with the first query only
 
-            self._store = RedisStore(self.settings.target, self.settings.ttl_seconds, self.settings.seal)
+            self._store = RedisStore(
+                self.settings.target, self.settings.ttl_seconds, self.settings.key_prefix, seal=self.settings.seal
+            )
         return self._store
 
     @property
@@ -254,7 +256,8 @@ class Tracker:
         state.id, state.name, state.version = new_id(), "", 0
         self._save_new()
         if original:  # named once stored, so a name always points at a stored session
-            state.name = next((n for n in _derived(original) if not self.store.claim_name(state.id, n, "")), "")
+            claimed = (n for n in _derived(original) if not self.store.claim_name(state.id, n, "", state.owner))
+            state.name = next(claimed, "")
             if state.name:
                 self._save_new()
         named = f" ({state.name})" if state.name else ""

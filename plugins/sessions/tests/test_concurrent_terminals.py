@@ -8,6 +8,8 @@ import subprocess
 
 import orjson
 import pytest
+from agentwinter_sessions.redis_store import name_field
+from agentwinter_sessions.tracking import owner
 
 from tests.helpers.app import AGENTWINTER, project_env, user_texts
 
@@ -35,7 +37,7 @@ def test_terminals_started_together_on_one_name_keep_every_query(env, fake_api, 
     outputs = [run.communicate("\n".join(lines[t]) + "\n", timeout=120) for t, run in enumerate(runs)]
     assert all(run.returncode == 0 for run in runs), [err for _, err in outputs]
     client = redis_server.client(1)
-    named = client.hget("agentwinter:names", "shared").decode()
+    named = client.hget("agentwinter:names", name_field(owner(), "shared")).decode()  # names are per owner
     listing = json.loads(
         subprocess.run([AGENTWINTER, "sessions", "list", "--json"], capture_output=True, text=True, cwd=env).stdout
     )
@@ -78,7 +80,7 @@ def test_a_terminal_that_keeps_losing_the_race_forks_under_a_derived_name(env, f
     run_query(app, agent, "a2")
     fork = tracker(app).state.id
     assert fork != original and f"this conversation goes on as {fork} (busy-2)" in err(app)
-    assert store.named("busy-2") == fork and store.named("busy") == original
+    assert store.named("busy-2", owner()) == fork and store.named("busy", owner()) == original
     assert user_texts(orjson.loads(redis_server.client(1).get(f"agentwinter:session:{fork}"))["messages"]) == [
         "a1",
         "a2",

@@ -115,8 +115,8 @@ def test_a_running_process_never_saves_over_a_value_sealed_with_another_key(env,
     app, agent = make_app(env)
     run_query(app, agent, "first")
     session_id = tracker(app).state.id
-    mine = RedisStore(target(redis_server.url(), {}), 600, tracker(app).settings.seal)
-    theirs = RedisStore(target(redis_server.url(), {}), 600, sealing.Seal(os.urandom(32), "another terminal"))
+    mine = RedisStore(target(redis_server.url(), {}), 600, seal=tracker(app).settings.seal)
+    theirs = RedisStore(target(redis_server.url(), {}), 600, seal=sealing.Seal(os.urandom(32), "another terminal"))
     raw, version = mine.load(session_id)
     assert theirs.save(session_id, raw, version + 1, version, Summary(messages=2))  # another key's save
     stored = redis_server.client(1).dump(document_key(session_id))
