@@ -320,6 +320,7 @@ class Tracker:
             pass  # INFO denied by an ACL, say: nothing to warn about
         for path in spill.waiting(self.settings.spill_dir):
             self._recover(path)
+        self.archive.report()
 
     def _recover(self, path: Any) -> None:
         try:
@@ -333,8 +334,8 @@ class Tracker:
 
     # ---- leaving --------------------------------------------------------------------------------------------
     def finish(self) -> None:
-        """At exit: a last try for what is not saved, else a local file; then archive the session."""
-        self.archive.finish()
+        """At exit: a last try for what is not saved, else a local file; then archive the session (in the
+        background: the shell's prompt does not wait for it)."""
         state = self.state
         if state.dirty and state.messages:
             for delay in EXIT_RETRIES:
@@ -343,7 +344,7 @@ class Tracker:
                     break
             else:
                 self.spill_unsaved()
-        self.archive.leave(state.id, state.version)
+        self.archive.finish(state.id, state.version)
 
     def spill_unsaved(self) -> None:
         """Keep what the store did not take in a local file that a later run uploads."""
