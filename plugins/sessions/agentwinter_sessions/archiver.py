@@ -39,9 +39,13 @@ def start(archive_dir: Path, sweep: bool) -> subprocess.Popen[bytes]:
     """A detached archiver; it waits for its pid file before it works. OSError when it cannot start."""
     directory = pending_dir(archive_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "agentwinter_sessions.archiver", str(archive_dir), *(["--sweep"] if sweep else [])]
+    # -P: a project's own lancedb/ (or any package) in the directory we run in is not the one imported.
+    argv = [sys.executable, "-P", "-m", "agentwinter_sessions.archiver", str(archive_dir.absolute())]
+    argv += ["--sweep"] if sweep else []
     devnull = subprocess.DEVNULL  # it outlives us: it must not hold the terminal or a pipe someone reads to its end
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=devnull, stderr=devnull, start_new_session=True)
+    child = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=devnull, stderr=devnull, cwd=directory, start_new_session=True
+    )
     try:
         (directory / f"{child.pid}.pid").touch()
     finally:
