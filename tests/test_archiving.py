@@ -152,3 +152,19 @@ def test_an_archive_made_before_the_ledger_gets_one(tmp_path):
     assert archived(tmp_path) == {document()["id"]: 1}
     archive.fill_ledger()  # once: an existing ledger is left alone
     assert len((tmp_path / "archived.jsonl").read_text().split("\n")) == 2  # one entry, after its newline
+
+
+def test_search_archives_what_waits_and_rm_drops_it_too(env):
+    doc = document(question="where do the narwhals swim?")
+    archiver.hand_over(archive_dir(), doc["id"], 1, json.dumps(doc).encode())  # an archiver never came
+    found = run("sessions", "search", "narwhals", "--json", cwd=env)
+    assert found.returncode == 0, found.stderr
+    assert [(hit["id"], hit["live"]) for hit in json.loads(found.stdout)] == [(doc["id"], False)]
+    assert list(archiver.pending_dir(archive_dir()).iterdir()) == []
+    newer = {**doc, "version": 2}
+    archiver.hand_over(archive_dir(), doc["id"], 2, json.dumps(newer).encode())
+    removed = run("sessions", "rm", doc["id"], cwd=env)
+    assert removed.returncode == 0 and removed.stdout == f"removed {doc['id']}\n", removed.stderr
+    assert list(archiver.pending_dir(archive_dir()).iterdir()) == []  # no archiver brings it back
+    assert json.loads(run("sessions", "search", "narwhals", "--json", cwd=env).stdout) == []
+    assert archived(archive_dir()) == {}

@@ -51,6 +51,7 @@ class Context:
 
     def needs_archive(self) -> Any:
         """The archive, with what background archivers left waiting archived first."""
+        from agentwinter_core.redact import redact
         from agentwinter_core.state import UsageError
         from agentwinter_sessions import archiver
         from agentwinter_sessions.archive import INSTALL_HINT
@@ -59,7 +60,7 @@ class Context:
             raise UsageError(INSTALL_HINT)
         archiver.drain(self.archive)
         for line in archiver.problems(self.settings.archive_dir):
-            typer.echo(f"warning: {line}", err=True)
+            typer.echo(f"warning: {redact(line)}", err=True)
         return self.archive
 
     def archived(self) -> dict[str, int] | None:
