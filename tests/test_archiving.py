@@ -168,3 +168,24 @@ def test_search_archives_what_waits_and_rm_drops_it_too(env):
     assert list(archiver.pending_dir(archive_dir()).iterdir()) == []  # no archiver brings it back
     assert json.loads(run("sessions", "search", "narwhals", "--json", cwd=env).stdout) == []
     assert archived(archive_dir()) == {}
+
+
+def test_ctrl_d_at_the_prompt_leaves_the_archiving_to_a_background_archiver(env):
+    from tests.helpers.pty_session import PtySession
+
+    terminal = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    session = PtySession([AGENTWINTER], terminal, cwd=str(env))
+    try:
+        session.wait_for("❯")
+        mark = len(session.output)
+        session.send("remember the walrus\r")
+        session.wait_for("⏱", after=mark)
+        session.wait_for("❯", after=session.output.index("⏱".encode(), mark))
+        session.send("\x04")
+        assert session.process.wait(60) == 0
+    finally:
+        session.close()
+    shown = session.output.decode(errors="replace").replace("\r\n", "\n")
+    assert "import time:" in shown and HEAVY.findall(shown) == []
+    archivers.wait_all(archive_dir())
+    assert len(Archive(archive_dir()).versions()) == 1
