@@ -118,6 +118,15 @@ def test_a_session_the_archive_refuses_stays_waiting_with_its_reason(tmp_path):
     assert archiver.problems(directory) == []
 
 
+def test_a_waiting_file_that_is_no_session_is_set_aside_and_said(tmp_path):
+    waiting = archiver.hand_over(tmp_path, "session-20250101-120000-0000000f", 1, b"{not json")
+    assert archiver.drain(Archive(tmp_path)) == 0
+    [line] = archiver.problems(tmp_path)
+    kept = waiting.with_suffix(".corrupt")
+    assert line.startswith(f"{waiting} is not a session (") and line.endswith(f"kept as {kept}")
+    assert kept.read_bytes() == b"{not json" and not waiting.exists()
+
+
 def test_two_archivers_at_once_archive_each_version_once(tmp_path):
     directory = tmp_path / "archive"
     docs = [document(f"session-20250101-120000-0000000{n}", version=n) for n in (1, 2, 3)]

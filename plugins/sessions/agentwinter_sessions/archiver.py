@@ -84,8 +84,9 @@ def drain(archive: Any) -> int:
             continue  # another archiver took it
         except Corrupt as exc:
             kept = path.with_suffix(".corrupt")
-            path.replace(kept)
-            _note(path, f"{path} is not a session ({exc}); kept as {kept}")
+            with contextlib.suppress(FileNotFoundError):  # else another archiver set it aside
+                path.replace(kept)
+                _note(path, f"{path} is not a session ({exc}); kept as {kept}")
             continue
         try:
             archive.put(document, raw.rstrip())
