@@ -10,6 +10,7 @@ this machine is shared and drifts by +-15 % from one minute to the next.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import statistics
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from bench import cleanup_cost, query_cpu, sessions_store
 from bench.workload import build_session
+from tests.helpers import archivers
 from tests.helpers.fake_api import FakeAnthropic
 from tests.helpers.pty_session import PtySession
 
@@ -31,6 +33,7 @@ RUNS = 9  # process launches per start-up figure
 REPL_RUNS = 3
 PROMPT_RUNS = 7
 TYPING = 2.5  # seconds a person takes to type a first question
+EXIT_GOAL = 300  # ms from Ctrl-D to the shell's prompt
 
 
 def private_env(**extra: str) -> dict[str, str]:
@@ -138,6 +141,50 @@ def section_first_request() -> list[str]:
     return missed
 
 
+def exit_ms(env: dict[str, str]) -> float:
+    """Ctrl-D -> shell in ms: a REPL on a pty answers one query, then EOF is typed at its prompt."""
+    session = PtySession([AGENTWINTER], env)
+    try:
+        session.wait_for("❯")
+        mark = len(session.output)
+        session.send("remember the walrus\r")
+        session.wait_for("⏱", after=mark)
+        session.wait_for("❯", after=session.output.index("⏱".encode(), mark))  # the prompt after the answer
+        sent = session.send("\x04")
+        session.process.wait(60)
+        return (time.monotonic() - sent) * 1e3
+    finally:
+        session.close()
+        archivers.wait_all(Path(env["AGENTWINTER_ARCHIVE_DIR"]))  # untimed: the next run starts on a quiet machine
+
+
+def section_archive() -> list[str]:
+    """With the [archive] extra: exit and `sessions list` must not wait for LanceDB's ~2 s import."""
+    if importlib.util.find_spec("lancedb") is None or not shutil.which("redis-server"):
+        print("archive extra: skipped (needs lancedb and redis-server)")
+        return []
+    from tests.helpers.redis_server import RedisServer
+
+    redis = RedisServer().start()
+    # This pty answers no cursor-position request; a terminal does at once, so prompt_toolkit must not wait.
+    terminal = {"AGENTWINTER_REDIS_URL": redis.url(), "PROMPT_TOOLKIT_NO_CPR": "1"}
+    try:
+        with FakeAnthropic() as fake:
+            core = private_env(**terminal, **fake.env(), AGENTWINTER_DISABLE_PLUGINS="sessions")
+            env = private_env(**terminal, **fake.env())
+            floor = statistics.median(exit_ms(core) for _ in range(REPL_RUNS))
+            exits = statistics.median(exit_ms(env) for _ in range(REPL_RUNS))
+        listing = launch_ms([AGENTWINTER, "sessions", "list"], env)  # the sessions above, archived by now
+    finally:
+        redis.stop()
+    print(f"with the archive extra (LanceDB installed; goal: Ctrl-D -> shell <= {EXIT_GOAL} ms):")
+    ratio = exits / floor
+    print(f"  Ctrl-D -> shell after a query  {exits:7.1f} ms {ratio:5.2f}x   (REPL on a pty, median of {REPL_RUNS})")
+    print(f"  same, sessions plugin off      {floor:7.1f} ms  1.00x   (the core's own exit)")
+    print(f"  sessions list                  {listing:7.1f} ms          (median of {RUNS})")
+    return [] if exits <= EXIT_GOAL else [f"Ctrl-D -> shell {exits:.0f} ms with the archive extra"]
+
+
 def section_query_cpu() -> list[str]:
     figures = query_cpu.at_sizes(query_cpu.replay(build_session(query_cpu.TURNS, seed=0)))
     small, large = (figures[size][1] for size in query_cpu.SIZES)
@@ -163,6 +210,7 @@ def section_sessions_store() -> list[str]:
 SECTIONS: list[Callable[[], list[str]]] = [
     section_startup,
     section_first_request,
+    section_archive,
     section_query_cpu,
     section_cleanup,
     section_sessions_store,

@@ -4,6 +4,9 @@ One row per archived (id, version): a few listing columns, ``text`` (what a user
 questions, the answers, tool calls and their results) under a native full-text index, and ``raw``, the
 document exactly as Redis held it, so a restore is lossless. LanceDB is an optional dependency: it is
 imported only when the archive is used.
+
+Beside the table, ``archived.jsonl`` records each version archived and each session removed, one JSON line
+appended per change: listings read which sessions are archived from it without importing LanceDB (~2 s).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ SNIPPET = 160
 # New rows are searched without the index (a flat scan) until an optimize folds them in: cheap while few.
 UNINDEXED = 64
 COLUMNS = ["id", "version", "name", "cwd", "updated", "first_query", "text", "_score"]  # lance warns without _score
+LEDGER = "archived.jsonl"
 
 
 INSTALL_HINT = 'session archive needs LanceDB: pip install "agentwinter-sessions[archive]"'
@@ -57,11 +62,13 @@ class Archive:
         with writing(self.directory):
             table = self._table(create=True)
             if table.count_rows(f"key = {quote(row['key'][0].as_py())}"):
+                self.record(row["id"][0].as_py(), row["version"][0].as_py())  # (again: a ledger line may be missing)
                 return False
             # merge_insert on the primary key, not add: even a writer that does not take the lock cannot make
             # a second row for the same version.
             merge = table.merge_insert("key").when_not_matched_insert_all()
             inserted = merge.execute(row).num_inserted_rows > 0
+            self.record(row["id"][0].as_py(), row["version"][0].as_py())
             indices = table.list_indices()
             if not indices:
                 index(table)
@@ -108,7 +115,25 @@ class Archive:
             return False
         with writing(self.directory):
             table.delete(f"id = {quote(session_id)}")
+            self.record(session_id, 0)
         return True
+
+    def record(self, session_id: str, version: int) -> None:
+        """Note in the ledger that ``version`` of a session is archived (0: none of it any more). One short
+        write in append mode: lines of processes archiving at once never mix; each starts on a new line, so
+        one cut short (a full disk) spoils no other."""
+        line = "\n" + json.dumps({"id": session_id, "version": version})
+        fd = os.open(self.directory / LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def fill_ledger(self) -> None:
+        """Record what an archive made before the ledger existed, once."""
+        if not (self.directory / LEDGER).exists() and self._table() is not None:
+            for session_id, version in self.versions().items():
+                self.record(session_id, version)
 
     def versions(self) -> dict[str, int]:
         """id -> highest archived version."""
@@ -162,6 +187,26 @@ class Archive:
             "raw": raw.decode(),
         }
         return pa.Table.from_pylist([row], schema=schema())
+
+
+def archived(directory: Path) -> dict[str, int]:
+    """id -> highest archived version, from the ledger: cheap, no LanceDB."""
+    result: dict[str, int] = {}
+    try:
+        lines = (directory / LEDGER).read_bytes().splitlines()
+    except OSError:  # nothing archived yet
+        return result
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            session_id, version = str(entry["id"]), int(entry["version"])
+        except (ValueError, TypeError, KeyError):
+            continue  # a line cut by a full disk: the next archiving of that session writes it again
+        if version:
+            result[session_id] = max(version, result.get(session_id, 0))
+        else:
+            result.pop(session_id, None)
+    return result
 
 
 def schema() -> Any:

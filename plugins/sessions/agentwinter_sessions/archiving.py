@@ -1,20 +1,24 @@
 """The local archive's part in a run: archive the session being left, and sweep those close to expiry.
 
-The archive (LanceDB, an optional extra) is opened only when the extra is installed; the sweep runs in a
-background thread a moment after a query starts (importing lancedb takes ~2 s of CPU, which must not
-delay the query's request), with the first query and then every ``sweep_seconds``.
+The archive (LanceDB, an optional extra) is written by background processes (archiver.py), never by the
+run itself: importing lancedb takes ~2 s of CPU, which must delay neither a query, nor ``!new``, nor the
+shell's prompt after an exit. The session left is handed over as a file, so a failed archiver loses nothing.
+The sweep starts a moment after a query starts, with the first query and then every ``sweep_seconds``, and
+again at exit. Listings read what is archived from the archive's ledger (no LanceDB either).
 """
 
 from __future__ import annotations
 
 import functools
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
 
-from agentwinter_sessions import lifecycle
+from agentwinter_sessions import archiver, lifecycle
+from agentwinter_sessions.archive import archived
 from agentwinter_sessions.deferred import Deferred
-from agentwinter_sessions.failures import StoreError
+from agentwinter_sessions.failures import Corrupt, StoreError
 from agentwinter_sessions.settings import Settings
 from agentwinter_sessions.store import SessionStore
 
@@ -28,41 +32,63 @@ class ArchiveKeeper:
         store: Callable[[], SessionStore],
         warn: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
-        owner: str | None = None,
     ) -> None:
         self.settings = settings
-        self.owner = owner  # the sweep archives this owner's sessions (None: everyone's)
         self._store = store
         self.warn = warn
         self.clock = clock  # any monotonic clock: only differences between its readings count
         self.last_sweep: float | None = None  # never yet: the first query sweeps, whatever the clock says
         self.sweeper: Deferred | None = None
-        self._versions: dict[str, int] | None = None  # id -> archived version, as of the last sweep
+        self.children: list[subprocess.Popen[bytes]] = []  # the archivers started, until seen ended
 
     @functools.cached_property
     def archive(self) -> Any:
-        """The LanceDB archive, or None when the archive extra is not installed."""
+        """The LanceDB archive, or None when the archive extra is not installed (LanceDB not imported yet)."""
         return lifecycle.open_archive(self.settings.archive_dir)
 
-    def leave(self, session_id: str | None, version: int) -> None:
-        """Before a session is left (``!new``, exit, another resumed): archive it, if the extra is there."""
-        if session_id is None or not version or self.archive is None:
+    def leave(self, session_id: str | None, version: int, sweep: bool = False) -> None:
+        """Before a session is left (``!new``, exit, another resumed): have it archived, if the extra is there,
+        by a background archiver (with ``sweep``: that sweeps too)."""
+        if self.archive is None:
             return
+        handed = session_id is not None and version > 0 and self._hand_over(session_id)
+        if handed or sweep:
+            self.start(sweep)
+
+    def finish(self, session_id: str | None, version: int) -> None:
+        """At exit: the session left, and a last sweep when this run swept (it made queries)."""
+        self.leave(session_id, version, sweep=self.last_sweep is not None)
+
+    def _hand_over(self, session_id: str) -> bool:
         try:
-            lifecycle.archive_one(self._store(), self.archive, session_id)
-            self._versions = None
-        except StoreError:
-            pass  # still in Redis; the next sweep archives it
-        except Exception as exc:  # an archive problem must never cost the live session
-            self.warn(f"could not archive session {session_id}: {type(exc).__name__}: {exc}")
+            loaded = self._store().load(session_id)
+            if loaded is None:
+                return False
+            archiver.hand_over(self.settings.archive_dir, session_id, loaded[1], loaded[0])
+            return True
+        except (StoreError, Corrupt):
+            return False  # still in Redis, or kept aside when next opened: a sweep has it
+        except OSError as exc:
+            self.warn(f"could not hand session {session_id} over for archiving: {exc}; the next sweep archives it")
+            return False
+
+    def start(self, sweep: bool) -> None:
+        """A background archiver for what waits (and, with ``sweep``, what expires soon)."""
+        self.children = [child for child in self.children if child.poll() is None]  # the ended ones reaped
+        try:
+            self.children.append(archiver.start(self.settings.archive_dir, sweep))
+        except OSError as exc:
+            self.warn(f"could not start archiving in the background: {exc}; the next run archives what waits")
 
     def versions(self) -> dict[str, int] | None:
-        """Archived versions by id (None without the archive), cached: ``!sessions`` stays instant."""
-        if self.archive is None:
-            return None
-        if self._versions is None:
-            self._versions = self.archive.versions()
-        return self._versions
+        """Archived versions by id (None without the archive), from the ledger: ``!sessions`` stays instant."""
+        return None if self.archive is None else archived(self.settings.archive_dir)
+
+    def report(self) -> None:
+        """Say, once, what an earlier background archiver could not do."""
+        if self.archive is not None:
+            for line in archiver.problems(self.settings.archive_dir):
+                self.warn(line)
 
     def sweep_if_due(self) -> None:
         now = self.clock()
@@ -70,17 +96,11 @@ class ArchiveKeeper:
         if not due or self.archive is None or (self.sweeper is not None and self.sweeper.is_alive()):
             return
         self.last_sweep = now
-        self.sweeper = Deferred(self._sweep, SWEEP_DELAY)
+        self.sweeper = Deferred(lambda: self.start(sweep=True), SWEEP_DELAY)
 
-    def _sweep(self) -> None:
-        try:
-            lifecycle.sweep(self._store(), self.archive, self.settings.archive_margin_seconds, self.owner)
-            self._versions = self.archive.versions()
-        except StoreError:
-            pass  # the query path reports the store's problems
-        except Exception as exc:  # a background chore: report, never crash
-            self.warn(f"archive sweep failed: {type(exc).__name__}: {exc}")
-
-    def finish(self) -> None:
+    def wait(self, timeout: float = 120) -> None:
+        """Wait for the archivers this run started (tests and benchmarks; a run never waits for them)."""
         if self.sweeper is not None:
-            self.sweeper.join(timeout=10)
+            self.sweeper.join(timeout)
+        for child in self.children:
+            child.wait(timeout)

@@ -55,12 +55,23 @@ class Context:
         return lifecycle.open_archive(self.settings.archive_dir)
 
     def needs_archive(self) -> Any:
-        from agentwinter_core.api import UsageError
+        """The archive, with what background archivers left waiting archived first."""
+        from agentwinter_core.api import UsageError, redact
+        from agentwinter_sessions import archiver
         from agentwinter_sessions.archive import INSTALL_HINT
 
         if self.archive is None:
             raise UsageError(INSTALL_HINT)
+        archiver.drain(self.archive)
+        for line in archiver.problems(self.settings.archive_dir):
+            typer.echo(f"warning: {redact(line)}", err=True)
         return self.archive
+
+    def archived(self) -> dict[str, int] | None:
+        """id -> archived version, from the archive's ledger (LanceDB is not imported); None without the extra."""
+        from agentwinter_sessions.archive import archived
+
+        return None if self.archive is None else archived(self.settings.archive_dir)
 
     def find(self, ref: str, everyone: bool = False) -> str:
         from agentwinter_sessions import lifecycle
@@ -131,7 +142,7 @@ def list_(
         rows, more = lifecycle.gather(ctx.store, None, limit, owner)
     else:
         rows, more = lifecycle.here(ctx.store, workspace.identity(Path(here)), here, limit, owner)
-    archived = ctx.archive.versions() if ctx.archive is not None else None
+    archived = ctx.archived()
     rows = [row_of(row, archived) for row in rows]
     if as_json:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
@@ -182,7 +193,7 @@ def show(ref: Ref, everyone: AllUsers = False) -> None:
     document, raw = ctx.document(ref, everyone)
     touched = ctx.store.touch(document["id"])  # looking at a session keeps it, like resuming does
     ttl = ctx.settings.ttl_seconds if touched else 0
-    archived = ctx.archive is not None and ctx.archive.versions().get(document["id"], 0) >= document["version"]
+    archived = (ctx.archived() or {}).get(document["id"], 0) >= document["version"]
     whose = f", of {document['owner']}" if everyone and document["owner"] else ""
     typer.echo(
         f"{document['id']}  {document.get('name') or '-'}  {len(document['messages'])} messages, {len(raw):,} bytes, "
@@ -217,6 +228,9 @@ def rm(
     if keep_archive and ctx.archive is not None:
         lifecycle.archive_one(ctx.store, ctx.archive, session_id)
     elif ctx.archive is not None:
+        from agentwinter_sessions import archiver
+
+        archiver.forget(ctx.settings.archive_dir, session_id)  # not archived later by a background archiver
         ctx.archive.remove(session_id)  # removed means gone: --resume must not bring it back from the archive
     if live:
         ctx.store.delete(session_id)

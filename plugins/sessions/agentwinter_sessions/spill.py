@@ -28,7 +28,7 @@ class Recovered:
 def write(directory: Path, session_id: str, raw: bytes) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{session_id}.json"
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")  # two processes writing one file never mix
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(raw)

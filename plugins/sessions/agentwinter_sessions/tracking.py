@@ -56,7 +56,7 @@ class Tracker:
         self.state = SessionState(owner=owner())
         self.encoder = Encoder(lambda value: app.pm.hook.dump_json(value=value))
         self.watch = Watch(app.project_dir)
-        self.archive = ArchiveKeeper(settings, lambda: self.store, app.ui.warn, owner=owner())
+        self.archive = ArchiveKeeper(settings, lambda: self.store, app.ui.warn)
         self._reached = False  # the store answered once in this run (spills checked, eviction warned)
 
     @property
@@ -338,6 +338,7 @@ class Tracker:
             pass  # INFO denied by an ACL, say: nothing to warn about
         for path in spill.waiting(self.settings.spill_dir):
             self._recover(path)
+        self.archive.report()
 
     def _recover(self, path: Any) -> None:
         try:
@@ -351,8 +352,8 @@ class Tracker:
 
     # ---- leaving --------------------------------------------------------------------------------------------
     def finish(self) -> None:
-        """At exit: a last try for what is not saved, else a local file; then archive the session."""
-        self.archive.finish()
+        """At exit: a last try for what is not saved, else a local file; then archive the session (in the
+        background: the shell's prompt does not wait for it)."""
         state = self.state
         if state.dirty and state.messages:
             for delay in EXIT_RETRIES:
@@ -361,7 +362,7 @@ class Tracker:
                     break
             else:
                 self.spill_unsaved()
-        self.archive.leave(state.id, state.version)
+        self.archive.finish(state.id, state.version)
 
     def spill_unsaved(self) -> None:
         """Keep what the store did not take in a local file that a later run uploads."""

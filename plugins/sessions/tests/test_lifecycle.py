@@ -172,16 +172,21 @@ def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_mod
 
 # ---- archive, search, restore ------------------------------------------------------------------------------
 def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake_api, redis_server, monkeypatch):
-    monkeypatch.setenv("AGENTWINTER_SESSION_TTL", "2")
+    from agentwinter_sessions.archive import archived
+    from agentwinter_sessions.redis_store import document_key, meta_key
+
+    monkeypatch.setenv("AGENTWINTER_SESSION_TTL", "60")
     fake_api.add(fake.tool_use("read_file", {"path": "features.txt"}), fake.text("found them"))
     app, agent = make_app(env, session="doomed")
     run_query(app, agent, "list the zebra features")
     session_id = tracker(app).state.id
-    tracker(app).archive.sweeper.join(10)  # the sweep started with the first query archived it (expires within 10 min)
+    tracker(app).archive.wait()  # the sweep started with the first query archived it (expires within 10 min)
+    assert archived(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])) == {session_id: tracker(app).state.version}
     app.pm.hook.shutdown(app=app)
+    tracker(app).archive.wait()
     client = redis_server.client(1)
-    for key in (f"agentwinter:session:{session_id}", f"agentwinter:meta:{{agentwinter:session:{session_id}}}"):
-        assert client.pexpireat(key, 1)  # its 2 s TTL, run out now: Redis expires it as it would have
+    for key in (document_key(session_id), meta_key(session_id)):
+        assert client.pexpireat(key, 1)  # as if its minute were over: Redis expires it as it would have
     assert not client.exists(f"agentwinter:session:{session_id}")  # expired
 
     found = cli("sessions", "search", "zebra", "--json", cwd=env)
@@ -203,18 +208,8 @@ def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake
 
 
 FIRST_QUERY = """
-import importlib.abc, io, json, sys, threading, traceback
+import io, json, sys
 from pathlib import Path
-importers = []
-
-class Watch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        importing = any(frame.name == "_find_and_load" for frame in traceback.extract_stack())
-        if name == "lancedb" and importing:  # an import, not a mere look (importlib.util.find_spec)
-            importers.append(threading.current_thread().name)
-        return None
-
-sys.meta_path.insert(0, Watch())
 from agentwinter_core.app import build_app
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.state import Conversation
@@ -225,19 +220,17 @@ app = build_app(build_plugin_manager(), interactive=False, project_dir=Path.cwd(
 app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
 app.conversation = Conversation()
 tracker(app).before_query()
-on_main = list(importers)
-tracker(app).archive.sweeper.join(30)
-print(json.dumps({"before": on_main, "all": importers, "imported": "lancedb" in sys.modules}))
+tracker(app).archive.wait()
+codes = [child.returncode for child in tracker(app).archive.children]
+print(json.dumps({"archivers": codes, "imported": "lancedb" in sys.modules}))
 """
 
 
-def test_the_first_query_leaves_importing_lancedb_to_the_sweep_thread(env):
-    # import lancedb takes seconds: before a query it would delay the answer by that much
+def test_the_first_query_leaves_importing_lancedb_to_a_background_archiver(env):
+    # import lancedb takes seconds: in the run it would delay the answer, or the exit, by that much
     done = subprocess.run([sys.executable, "-c", FIRST_QUERY], capture_output=True, text=True, cwd=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
-    assert seen["before"] == [] and seen["imported"], seen  # not during before_query, but by the sweep
-    assert seen["all"] and "MainThread" not in seen["all"], seen
+    assert json.loads(done.stdout) == {"archivers": [0], "imported": False}  # swept, by another process
 
 
 def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_api, redis_server):
@@ -245,6 +238,7 @@ def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_
     run_query(app, agent, "remember the walrus")
     session_id = tracker(app).state.id
     app.pm.hook.shutdown(app=app)  # archives it on exit
+    tracker(app).archive.wait()
     redis_server.client(1).delete(f"agentwinter:session:{session_id}")  # as if it expired
     again, _ = make_app(env, session="back")
     assert tracker(again).state.id == session_id and len(tracker(again).state.messages) == 2
@@ -273,6 +267,7 @@ def test_new_archives_the_session_it_leaves(env, fake_api):
     run_query(app, agent, "something to keep")
     left = tracker(app).state.id
     assert "stays until it expires" in command(app, "!new")
+    tracker(app).archive.wait()  # archived in the background: the prompt did not wait
     assert Archive(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])).versions()[left] == 1
 
 
@@ -294,6 +289,7 @@ def test_a_removed_session_stays_removed_unless_its_archived_copy_is_kept(env, f
         app, agent = make_app(env, session=name)
         run_query(app, agent, f"remember {name}")
         app.pm.hook.shutdown(app=app)  # archived on exit
+        tracker(app).archive.wait()
     removed = cli("sessions", "rm", "bye", cwd=env)
     assert removed.returncode == 0 and removed.stdout.startswith("removed session-")
     assert "archived" not in removed.stdout
