@@ -3,8 +3,11 @@ pluggy not at all for ``--version``, nor for ``--help`` once its text is cached 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agentwinter_core import __version__
 
@@ -49,26 +52,54 @@ def run(pm: PluginManager, query: str | None, **options: object) -> int:
 
 
 def main() -> None:
-    args = sys.argv[1:]
+    """The console script: the command, then an exit that skips the interpreter's teardown."""
+    code: object
+    try:
+        code = dispatch(sys.argv[1:])
+    except SystemExit as done:  # typer ends every command this way
+        code = done.code
+    leave(code)
+
+
+def dispatch(args: list[str]) -> int:
+    """Run the command line ``args``; its exit code."""
     if args == ["--version"]:
         print(f"agentwinter {__version__}")
-        return
+        return 0
     from agentwinter_core import helpcache
 
     if helpcache.wanted(args) and helpcache.show():
-        return
+        return 0
     from agentwinter_core.host import build_plugin_manager
 
     pm = build_plugin_manager()
     try:
         if not args:  # the REPL or piped lines: nothing to parse, so no typer (~70 ms)
-            sys.exit(run(pm, None, options=default_options(pm)))
+            return run(pm, None, options=default_options(pm))
         from agentwinter_core.commandline import build_cli
 
         with helpcache.recording(args):
             build_cli(pm)()
+        return 0
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
+
+
+def leave(code: object) -> NoReturn:
+    """End the process without the interpreter's teardown, which frees every module's objects one by one:
+    ~0.3 s between Ctrl-D and the shell's prompt once the SDK is loaded. Nothing is lost by it: the
+    plugins' shutdown hooks have run, files are closed as they are written, and the streams are flushed
+    here. While a thread that is not a daemon still runs, the interpreter's own exit waits for it, as always."""
+    if isinstance(code, str):  # sys.exit("message"), as click and typer may end
+        print(code, file=sys.stderr)
+        code = 1
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (| head), a closed stream: nothing to say
+            stream.flush()
+    os._exit(status)
 
 
 def default_options(pm: PluginManager) -> dict[str, Any]:

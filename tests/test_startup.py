@@ -13,9 +13,9 @@ HEAVY = ("anthropic", "httpx2", "httpx", "redis", "pydantic", "prompt_toolkit", 
 PROBE = """
 import sys
 sys.argv = ["agentwinter", *{args!r}]
-from agentwinter_core.cli import main
+from agentwinter_core.cli import dispatch
 try:
-    main()
+    dispatch(sys.argv[1:])
 except SystemExit:
     pass
 print("LOADED:" + ",".join(sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}))))
@@ -63,3 +63,25 @@ def test_sessions_load_the_redis_client_in_the_background_after_start_up(tmp_pat
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen == {"at_start": False, "after": True, "said": ""}
+
+
+LEAVING = """
+import sys, threading
+from agentwinter_core.cli import leave
+sys.stdout.write("answer, still buffered")
+if sys.argv[1] == "thread":
+    threading.Timer(0.2, lambda: print(" and a late line", flush=True)).start()  # not a daemon: waited for
+leave(int(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "printed"),
+    [
+        ("plain", 3, "answer, still buffered"),
+        ("thread", 0, "answer, still buffered and a late line\n"),
+    ],
+)
+def test_leaving_skips_the_teardown_but_flushes_and_waits_for_running_threads(case, code, printed):
+    done = subprocess.run([sys.executable, "-c", LEAVING, case, str(code)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (code, printed, "")

@@ -12,9 +12,9 @@ import sys
 PROBE = """
 import sys
 sys.argv = ["agentwinter", *sys.argv[1:]]
-from agentwinter_core.cli import main
+from agentwinter_core.cli import dispatch
 try:
-    main()
+    dispatch(sys.argv[1:])
 except SystemExit:
     pass
 loaded = {m.split(".")[0] for m in sys.modules} & {"typer", "pluggy", "rich", "anthropic"}
