@@ -30,3 +30,12 @@ def private_user_dirs(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("AGENTWINTER_ARCHIVE_DIR", str(home / "archive"))
+    # Off unless a test asks for it (the archive fixture): each archiver imports LanceDB, ~2 s of CPU.
+    monkeypatch.setenv("AGENTWINTER_ARCHIVE", "off")
+
+
+@pytest.fixture
+def archive_on(monkeypatch) -> None:
+    """The LanceDB archive turned on, as it is once the archive extra is installed."""
+    pytest.importorskip("lancedb")
+    monkeypatch.setenv("AGENTWINTER_ARCHIVE", "on")

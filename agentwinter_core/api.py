@@ -24,6 +24,7 @@ from agentwinter_core import history
 from agentwinter_core.config import (
     Config,
     Setting,
+    boolean,
     config_path,
     data_dir,
     load_config,
@@ -52,6 +53,7 @@ __all__ = [
     "Setting",
     "Usage",
     "UsageError",
+    "boolean",
     "config_path",
     "data_dir",
     "history",

@@ -122,6 +122,13 @@ def whole_number(value: Any) -> int:
     raise ValueError(value)
 
 
+def boolean(value: Any) -> bool:
+    """A TOML true or false; the string "false" is refused, never read as true (ValueError)."""
+    if not isinstance(value, bool):
+        raise ValueError(value)
+    return value
+
+
 def _checked(test: Callable[[Any], bool], convert: Callable[[Any], Any] = lambda v: v) -> Callable[[Any], Any]:
     """A ``Setting.take`` from a test of the value: the value itself (converted) when it passes."""
 
@@ -143,7 +150,7 @@ _positive = _checked(lambda v: isinstance(v, int) and not isinstance(v, bool) an
 CORE_KEYS: dict[str, Setting] = {
     "model": Setting(_checked(lambda v: isinstance(v, str) and bool(v.strip())), "a non-empty string", DEFAULT_MODEL),
     "max_tokens": Setting(_positive, "a positive whole number", DEFAULT_MAX_TOKENS),
-    "allow_shell": Setting(_checked(lambda v: isinstance(v, bool)), "true or false (without quotes)", False),
+    "allow_shell": Setting(boolean, "true or false (without quotes)", False),
     "stream_idle_timeout": Setting(
         _checked(lambda v: _number(v) and 0 < v <= 3600, float),
         "a number of seconds between 0 and 3600",

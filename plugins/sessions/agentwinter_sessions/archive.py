@@ -34,6 +34,7 @@ LEDGER = "archived.jsonl"
 
 
 INSTALL_HINT = 'session archive needs LanceDB: pip install "agentwinter-sessions[archive]"'
+OFF_HINT = "the session archive is turned off ([sessions] archive = false, or AGENTWINTER_ARCHIVE=off)"
 
 
 class ArchiveUnavailable(Exception):

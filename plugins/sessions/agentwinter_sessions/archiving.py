@@ -44,7 +44,7 @@ class ArchiveKeeper:
     @functools.cached_property
     def archive(self) -> Any:
         """The LanceDB archive, or None when the archive extra is not installed (LanceDB not imported yet)."""
-        return lifecycle.open_archive(self.settings.archive_dir)
+        return lifecycle.open_archive(self.settings.archive_dir, self.settings.archive)
 
     def leave(self, session_id: str | None, version: int, sweep: bool = False) -> None:
         """Before a session is left (``!new``, exit, another resumed): have it archived, if the extra is there,

@@ -52,16 +52,16 @@ class Context:
         """The LanceDB archive, or None without the archive extra."""
         from agentwinter_sessions import lifecycle
 
-        return lifecycle.open_archive(self.settings.archive_dir)
+        return lifecycle.open_archive(self.settings.archive_dir, self.settings.archive)
 
     def needs_archive(self) -> Any:
         """The archive, with what background archivers left waiting archived first."""
         from agentwinter_core.api import UsageError, redact
-        from agentwinter_sessions import archiver
-        from agentwinter_sessions.archive import INSTALL_HINT
+        from agentwinter_sessions import archiver, lifecycle
+        from agentwinter_sessions.archive import INSTALL_HINT, OFF_HINT
 
         if self.archive is None:
-            raise UsageError(INSTALL_HINT)
+            raise UsageError(OFF_HINT if lifecycle.archive_installed() else INSTALL_HINT)
         archiver.drain(self.archive)
         for line in archiver.problems(self.settings.archive_dir):
             typer.echo(f"warning: {redact(line)}", err=True)

@@ -66,11 +66,15 @@ def gather(store: SessionStore, place: str | None, limit: int, owner: str | None
     return rows, more
 
 
-def open_archive(directory: Path) -> Any:
-    """The archive, or None when LanceDB is not installed."""
+def archive_installed() -> bool:
+    # Only look: importing lancedb takes ~1.8 s, which belongs in a background archiver, not before a query.
+    return importlib.util.find_spec("lancedb") is not None
+
+
+def open_archive(directory: Path, enabled: bool = True) -> Any:
+    """The archive, or None when it is turned off or LanceDB is not installed."""
     os.environ.setdefault("LANCE_LOG", "error")  # lance's Rust warnings would land in the person's terminal
-    # Only look: importing lancedb takes ~1.8 s, which belongs in the sweep thread, not before a query.
-    if importlib.util.find_spec("lancedb") is None:
+    if not enabled or not archive_installed():
         return None
     from agentwinter_sessions.archive import Archive
 
@@ -94,7 +98,8 @@ def find(store: SessionStore, archive: Any, ref: str, owner: str = "", everyone:
         raise UsageError(f"'{ref}' matches {len(archived)} archived sessions: give more of the id")
     if archived:
         return restore(store, archive, archived[0])
-    hint = "" if archive is not None else f" (archived sessions are not searched: {INSTALL_HINT})"
+    missing = archive is None and not archive_installed()  # (an archive turned off needs no hint)
+    hint = f" (archived sessions are not searched: {INSTALL_HINT})" if missing else ""
     if gone := store.vanished(ref, owner):
         raise UsageError(f"session {gone} is gone from Redis (expired, evicted or flushed){hint}")
     raise UsageError(f"no session matches '{ref}'{hint}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentwinter_core.api import Config, Setting, data_dir, positive_int, read_settings, whole_number
+from agentwinter_core.api import Config, Setting, boolean, data_dir, positive_int, read_settings, whole_number
 from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import DEFAULT_URL, ConfigError, Target, target
 from agentwinter_sessions.sealing import Seal
@@ -25,6 +25,7 @@ class Settings:
     warn_messages: int = 30
     max_bytes: int = 16 * 1024 * 1024
     list_limit: int = 20
+    archive: bool = True  # with the archive extra installed; off: nothing is archived, nothing searched
     archive_dir: Path = field(default_factory=lambda: data_dir() / "archive")
     spill_dir: Path = field(default_factory=lambda: data_dir() / "unsaved")
     archive_margin_seconds: int = 10 * 60  # sessions this close to expiry are archived by the sweep
@@ -47,6 +48,12 @@ class Settings:
         values.update(checked)
         if "key_prefix" in table:
             values["key_prefix"] = key_prefix(table["key_prefix"])
+        if (switch := os.environ.get("AGENTWINTER_ARCHIVE", "").strip().lower()) in ("off", "0", "false", "no"):
+            values["archive"] = False  # the variable wins over the file, like every other one
+        elif switch in ("on", "1", "true", "yes"):
+            values["archive"] = True
+        elif switch:
+            warn(f"AGENTWINTER_ARCHIVE must be on or off, not {os.environ['AGENTWINTER_ARCHIVE']!r}; ignored")
         if archive := os.environ.get("AGENTWINTER_ARCHIVE_DIR") or table.get("archive_dir"):
             values["archive_dir"] = Path(str(archive)).expanduser()
         return cls(**values)
@@ -62,6 +69,7 @@ class Settings:
 
 
 KEYS = {
+    "archive": Setting(boolean, "true or false (without quotes)", True),
     "ttl_minutes": Setting(whole_number, "a positive whole number", 45),
     **{
         name: Setting(whole_number, "a positive whole number", getattr(Settings, name))

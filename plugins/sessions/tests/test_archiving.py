@@ -24,6 +24,8 @@ from tests.test_archive import document
 from tests.helpers import archivers
 from tests.helpers.app import AGENTWINTER, project_env
 
+pytestmark = pytest.mark.usefixtures("archive_on")  # these tests are about the archive, or search it
+
 HEAVY = re.compile(r"^import time:.*\|\s*(lancedb|pyarrow)(\.|$)", re.MULTILINE)  # -X importtime lines
 
 

@@ -20,6 +20,8 @@ from tests.helpers.corrupt_data import (
     sessions,
 )
 
+pytestmark = pytest.mark.usefixtures("archive_on")  # every action includes sessions search
+
 
 @pytest.fixture
 def env(fake_api, redis_server, tmp_path, monkeypatch):

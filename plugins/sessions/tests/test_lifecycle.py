@@ -171,6 +171,7 @@ def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_mod
 
 
 # ---- archive, search, restore ------------------------------------------------------------------------------
+@pytest.mark.usefixtures("archive_on")
 def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake_api, redis_server, monkeypatch):
     from agentwinter_sessions.archive import archived
     from agentwinter_sessions.redis_store import document_key, meta_key
@@ -226,6 +227,7 @@ print(json.dumps({"archivers": codes, "imported": "lancedb" in sys.modules}))
 """
 
 
+@pytest.mark.usefixtures("archive_on")
 def test_the_first_query_leaves_importing_lancedb_to_a_background_archiver(env):
     # import lancedb takes seconds: in the run it would delay the answer, or the exit, by that much
     done = subprocess.run([sys.executable, "-c", FIRST_QUERY], capture_output=True, text=True, cwd=env, timeout=120)
@@ -233,6 +235,7 @@ def test_the_first_query_leaves_importing_lancedb_to_a_background_archiver(env):
     assert json.loads(done.stdout) == {"archivers": [0], "imported": False}  # swept, by another process
 
 
+@pytest.mark.usefixtures("archive_on")
 def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_api, redis_server):
     app, agent = make_app(env, session="back")
     run_query(app, agent, "remember the walrus")
@@ -260,6 +263,7 @@ def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch
     assert os.environ["AGENTWINTER_ARCHIVE_DIR"] and not Path(os.environ["AGENTWINTER_ARCHIVE_DIR"]).exists()
 
 
+@pytest.mark.usefixtures("archive_on")
 def test_new_archives_the_session_it_leaves(env, fake_api):
     from agentwinter_sessions.archive import Archive
 
@@ -284,6 +288,7 @@ def test_redis_down_stops_a_resume_with_one_line_and_no_password(env, fake_api, 
     assert fake_api.message_requests() == []
 
 
+@pytest.mark.usefixtures("archive_on")
 def test_a_removed_session_stays_removed_unless_its_archived_copy_is_kept(env, fake_api, redis_server):
     for name in ("bye", "keep"):
         app, agent = make_app(env, session=name)
@@ -300,3 +305,22 @@ def test_a_removed_session_stays_removed_unless_its_archived_copy_is_kept(env, f
     kept = cli("sessions", "rm", "keep", "--keep-archive", cwd=env)
     assert "an archived copy stays" in kept.stdout
     assert cli("sessions", "restore", "keep", cwd=env).returncode == 0
+
+
+def test_the_archive_turned_off_archives_nothing_and_says_so_when_asked(env, fake_api, tmp_path, monkeypatch):
+    archive_dir = Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])
+    (tmp_path / "config.toml").write_text('[sessions]\narchive = "false"\n')  # a string: refused, never coerced
+    monkeypatch.delenv("AGENTWINTER_ARCHIVE")  # the archive extra is installed: on, unless the file says off
+    app, _ = make_app(env)
+    assert '[sessions] archive must be true or false (without quotes), not \'false\'' in err(app)
+    (tmp_path / "config.toml").write_text("[sessions]\narchive = false\n")
+    app, agent = make_app(env, session="kept-here")
+    run_query(app, agent, "remember the walrus")
+    app.pm.hook.shutdown(app=app)  # would hand the session to an archiver
+    assert not archive_dir.exists()
+    searched = cli("sessions", "search", "walrus", cwd=env)
+    assert searched.returncode == 2 and searched.stderr == (
+        "error: the session archive is turned off ([sessions] archive = false, or AGENTWINTER_ARCHIVE=off)\n"
+    )
+    gone = cli("--resume", "no-such-session", "-p", "hi", cwd=env)
+    assert gone.stderr == "error: no session matches 'no-such-session'\n"  # no hint to install what is installed

@@ -106,6 +106,7 @@ def test_each_user_lists_shows_exports_and_resumes_only_their_own_sessions(env, 
     assert err(app).count("Traceback") == 0 and fake_api.violations == []
 
 
+@pytest.mark.usefixtures("archive_on")
 def test_search_finds_only_your_own_sessions_unless_all_users(env, fake_api, redis_server, monkeypatch):
     bob = bobs_session(env, fake_api, monkeypatch)
     as_user(monkeypatch, "alice")
@@ -136,6 +137,7 @@ def test_a_session_saved_before_owners_counts_as_yours_and_becomes_yours_when_sa
     one_line_error(cli("sessions", "show", "session-old", cwd=env), f"belongs to {ALICE}, another user")
 
 
+@pytest.mark.usefixtures("archive_on")
 def test_an_acl_user_per_person_limited_to_a_key_prefix_cannot_read_anothers_sessions(
     env, fake_api, redis_server, monkeypatch, tmp_path
 ):
