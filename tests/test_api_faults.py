@@ -83,6 +83,7 @@ STREAM_FAULTS = {
 
 
 @pytest.mark.parametrize("kind", list(STREAM_FAULTS))
+@pytest.mark.slow
 def test_broken_streams_are_one_line_and_nothing_partial_is_kept(fake_api, make_app, kind):
     app, agent = make_app()
     fake_api.add(fake.text("first answer"))

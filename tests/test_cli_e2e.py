@@ -37,6 +37,7 @@ def run_cli(fake_api, tmp_path):
     return run
 
 
+@pytest.mark.slow
 def test_two_piped_queries_with_a_read_file_in_between(fake_api, run_cli):
     fake_api.add(
         fake.tool_use("read_file", {"path": "notes.md"}),
@@ -62,12 +63,14 @@ def test_commands_in_piped_input(fake_api, run_cli):
     assert fake_api.message_requests() == []  # "exit" stopped before the last line
 
 
+@pytest.mark.slow
 def test_one_shot_forms(fake_api, run_cli):
     fake_api.add(fake.text("one"), fake.text("two"))
     assert run_cli("-p", "first?").stdout == "one\n"
     assert run_cli("ask", "second?").stdout == "two\n"
 
 
+@pytest.mark.slow
 def test_one_shot_failure_exit_code_and_single_line(fake_api, run_cli):
     fake_api.fail_always(401, "authentication_error")
     done = run_cli("-p", "hello")

@@ -48,6 +48,7 @@ def results(request: dict) -> list[dict]:
     return [b for b in request["messages"][-1]["content"] if b.get("type") == "tool_result"]
 
 
+@pytest.mark.slow
 def test_yes_applies_no_declines_all_accepts_the_rest_of_the_query(fake_api, terminal):
     project, start = terminal
     fake_api.add(
@@ -109,6 +110,7 @@ def test_yes_applies_no_declines_all_accepts_the_rest_of_the_query(fake_api, ter
     assert len(fake_api.message_requests()) == 13
 
 
+@pytest.mark.slow
 def test_edits_off_at_a_terminal_offers_no_edit_tools(fake_api, terminal):
     _, start = terminal
     fake_api.add(fake.text("just reading"))

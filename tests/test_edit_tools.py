@@ -243,6 +243,7 @@ def cli(fake_api, tmp_path, project, *args, stdin="", config=""):
     )
 
 
+@pytest.mark.slow
 def test_piped_runs_edit_only_with_edits_auto(fake_api, tmp_path, project):
     fake_api.add(fake.text("no tools"))
     done = cli(fake_api, tmp_path, project, stdin="hi\n", config='[agentwinter]\nedits = "auto"\n')

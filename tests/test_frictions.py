@@ -9,6 +9,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from agentwinter_core.ui import UI
 from tests.helpers.fake_api import text
 
@@ -43,6 +45,7 @@ def test_a_warning_carries_one_marker():
     assert err.getvalue() == "warning: 2 files changed since this session\nwarning: the reply hit max_tokens\n"
 
 
+@pytest.mark.slow
 def test_piping_into_head_ends_quietly_and_asks_nothing_more(fake_api, tmp_path):
     # a long answer that holds after its first lines until the reader is gone
     fake_api.add(replace(text("line of the answer\n" * 400), fault="stall", stall=60, stall_after=3), text("second"))

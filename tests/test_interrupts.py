@@ -74,6 +74,7 @@ def cli_env(fake_api, tmp_path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_piped_run_exits_non_zero_when_a_query_failed(fake_api, tmp_path):
     fake_api.add(fake.text("one"), fake.error(401, "authentication_error"), fake.text("three"))
     done = subprocess.run(
@@ -88,6 +89,7 @@ def test_piped_run_exits_non_zero_when_a_query_failed(fake_api, tmp_path):
     assert done.returncode == 0
 
 
+@pytest.mark.slow
 def test_two_quick_ctrl_c_while_streaming_cancel_the_query_only(fake_api, tmp_path):
     fake_api.add(replace(fake.text("a long answer " * 40), fault="stall", stall=60), fake.text("the next answer"))
     process = subprocess.Popen(
@@ -143,6 +145,7 @@ def wait_for_raw_mode(fd: int) -> None:
         select.select([], [], [], 0.02)
 
 
+@pytest.mark.slow
 def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves(fake_api, tmp_path):
     fake_api.add(fake.text("the terminal answer"))
     session = PtySession([AGENTWINTER], {**cli_env(fake_api, tmp_path), "TERM": "dumb"}, cwd=str(tmp_path))

@@ -22,6 +22,7 @@ def plugins(venv: Venv, **env: str) -> dict[str, dict]:
     return {row["name"]: row for row in json.loads(done.stdout)}
 
 
+@pytest.mark.slow
 def test_installed_plugin_is_found_listed_blocked_and_removed(venv, tmp_path):
     found = plugins(venv)
     assert found["demo"]["distribution"] == "agentwinter-demo"

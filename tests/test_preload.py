@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import os, sys, threading
 from agentwinter_core import preload
@@ -24,10 +26,12 @@ def probe(env: dict[str, str], *args: str) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.slow
 def test_the_client_is_built_in_a_background_thread_and_handed_to_the_first_query(fake_api):
     assert probe({"PATH": "", **fake_api.env()}, "keep") == ["True", "Anthropic", fake_api.base_url]
 
 
+@pytest.mark.slow
 def test_a_client_built_for_other_settings_is_not_used(fake_api):
     env = {"PATH": "", **fake_api.env(), "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     assert probe(env, "change", fake_api.base_url) == ["True", "Anthropic", fake_api.base_url]

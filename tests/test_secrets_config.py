@@ -149,6 +149,7 @@ def assert_no_secret(*texts: str) -> None:
             assert secret not in text
 
 
+@pytest.mark.slow
 def test_secrets_appear_in_no_output_and_no_request(fake_api, run_cli):
     fake_api.add(
         fake.tool_use("shell", {"command": "env; echo key=$ANTHROPIC_API_KEY"}),
@@ -166,6 +167,7 @@ def test_secrets_appear_in_no_output_and_no_request(fake_api, run_cli):
     assert_no_secret(down.stdout, down.stderr)
 
 
+@pytest.mark.slow
 def test_allow_shell_as_a_string_does_not_offer_the_shell(fake_api, run_cli):
     fake_api.add(fake.text("ok"))
     config = '[agentwinter]\nallow_shell = "false"\n'
@@ -175,6 +177,7 @@ def test_allow_shell_as_a_string_does_not_offer_the_shell(fake_api, run_cli):
     assert "shell" not in {tool["name"] for tool in fake_api.message_requests()[0]["tools"]}
 
 
+@pytest.mark.slow
 def test_a_non_utf8_config_file_is_one_line_and_the_query_is_answered(fake_api, run_cli):
     fake_api.add(fake.text("answered"))
     config = b'[agentwinter]\nmodel = "caf\xe9"\n'

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import sys
 sys.argv = ["agentwinter", *sys.argv[1:]]
@@ -64,6 +66,7 @@ def test_the_cache_is_per_environment_that_shapes_the_help(tmp_path):
     assert "typer" in loaded  # other plugins, other options: built afresh
 
 
+@pytest.mark.slow
 def test_a_run_without_arguments_needs_no_typer(fake_api):
     output, loaded = probe(stdin="hello\n", AGENTWINTER_DISABLE_PLUGINS="sessions", **fake_api.env())
     assert output == "fake answer\n"

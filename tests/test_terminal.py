@@ -52,6 +52,7 @@ def long_answer(lines: int) -> str:
     return f"# Findings\n\nThe project has these parts:\n\n{items}\n\nThat was **all**.\n\n{code}\n\nDone."
 
 
+@pytest.mark.slow
 def test_a_long_answer_appears_once_in_the_scrollback(terminal, fake_api):
     fake_api.add(text(long_answer(3 * ROWS), delay=0.002))
     terminal.send("list the parts", "Enter")
@@ -63,6 +64,7 @@ def test_a_long_answer_appears_once_in_the_scrollback(terminal, fake_api):
 
 
 @pytest.mark.parametrize("rows", [5, 60])
+@pytest.mark.slow
 def test_a_long_answer_appears_once_at_any_terminal_height(fake_api, tmp_path, rows):
     fake_api.add(text(long_answer(3 * rows), delay=0.002))
     term = Tmux([AGENTWINTER], terminal_env(fake_api, tmp_path), str(tmp_path), rows=rows, cols=60)
@@ -76,6 +78,7 @@ def test_a_long_answer_appears_once_at_any_terminal_height(fake_api, tmp_path, r
     assert all(screen.count(f"item number {n} of the list") == 1 for n in range(1, 3 * rows + 1)), screen
 
 
+@pytest.mark.slow
 def test_a_status_line_says_the_model_is_thinking_until_the_answer_starts(terminal, fake_api):
     # delay per streamed event: the first words come late enough to be seen waiting
     fake_api.add(text("The answer is **42**.", delay=0.4))
@@ -87,6 +90,7 @@ def test_a_status_line_says_the_model_is_thinking_until_the_answer_starts(termin
     assert "Ctrl-C to cancel" not in screen  # gone once the words came, not left in the scrollback
 
 
+@pytest.mark.slow
 def test_extended_thinking_shows_as_reasoning(terminal, fake_api):
     fake_api.add(with_thinking(text("Done thinking.", delay=0.05), "Let me weigh this carefully. " * 8))
     terminal.send("think hard", "Enter")
@@ -95,6 +99,7 @@ def test_extended_thinking_shows_as_reasoning(terminal, fake_api):
     assert "Done thinking." in screen and "reasoning" not in screen
 
 
+@pytest.mark.slow
 def test_tools_say_which_tool_ran_on_which_path(terminal, fake_api):
     fake_api.add(tool_use("read_file", {"path": "notes.md"}), text("It has one heading."))
     terminal.send("read the notes", "Enter")
@@ -103,6 +108,7 @@ def test_tools_say_which_tool_ran_on_which_path(terminal, fake_api):
     assert screen.index("⚙ read_file notes.md") < screen.index("It has one heading.")
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_streaming_prints_the_answer_so_far_once_and_no_empty_timing(terminal, fake_api):
     fake_api.add(replace(text(long_answer(40)), fault="stall", stall=60, stall_after=12))  # holds after item 5
     terminal.send("list the parts", "Enter")
@@ -114,6 +120,7 @@ def test_ctrl_c_while_streaming_prints_the_answer_so_far_once_and_no_empty_timin
     terminal.send("exit", "Enter")
 
 
+@pytest.mark.slow
 def test_piped_output_carries_the_answer_only(fake_api, tmp_path):
     (tmp_path / "notes.md").write_text("# Notes\n")
     fake_api.add(with_thinking(tool_use("read_file", {"path": "notes.md"}), "hmm"), text("One heading."))

@@ -192,6 +192,7 @@ def cli_env(fake_api, tmp_path, redis_url: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_undo_works_after_a_restart_byte_for_byte(fake_api, redis_server, project, tmp_path):
     env = cli_env(fake_api, tmp_path, redis_server.url())
 
@@ -229,6 +230,7 @@ def test_undo_works_after_a_restart_byte_for_byte(fake_api, redis_server, projec
     assert fake_api.violations == []
 
 
+@pytest.mark.slow
 def test_undo_asks_before_overwriting_an_outside_change_at_a_terminal(fake_api, project, tmp_path):
     env = cli_env(fake_api, tmp_path, "redis://127.0.0.1:1")
     env["AGENTWINTER_DISABLE_PLUGINS"] = "sessions"

@@ -42,6 +42,7 @@ def cleanup_in(venv: Venv, tmp_path, **env: str) -> dict[str, int]:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_the_example_wins_over_the_default_and_each_can_be_turned_off(venv, tmp_path):
     listed = {row["name"]: row for row in json.loads(venv.run("agentwinter", "plugins", "--json").stdout)}
     assert listed["keep_recent"]["distribution"] == "agentwinter-cleanup-keep-recent"

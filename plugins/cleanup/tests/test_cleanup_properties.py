@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from agentwinter_cleanup import policies
 from agentwinter_cleanup.settings import Settings
 from hypothesis import given, settings
@@ -80,11 +81,13 @@ def check(policy, messages, keep: int) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(conversations())
+@pytest.mark.slow
 def test_original_policy_properties(messages):
     check(policies.original, messages, keep=5)
 
 
 @settings(max_examples=150, deadline=None)
 @given(conversations(), cache_settings)
+@pytest.mark.slow
 def test_cache_aware_policy_properties(messages, chosen):
     check(lambda m: policies.cache_aware(m, chosen), messages, keep=chosen.keep)

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.usefixtures("archive_on")  # these tests are about the 
 HEAVY = re.compile(r"^import time:.*\|\s*(lancedb|pyarrow)(\.|$)", re.MULTILINE)  # -X importtime lines
 
 
+@pytest.mark.slow
 def test_the_first_query_sweeps_whatever_the_clock_says_then_every_sweep_seconds(redis_server, tmp_path):
     settings = Settings(target=target(redis_server.url(), {}), archive_dir=tmp_path / "archive", sweep_seconds=300)
     store = RedisStore(settings.target, 60)
@@ -72,6 +73,7 @@ def archive_dir() -> Path:
     return Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])
 
 
+@pytest.mark.slow
 def test_exit_listings_and_new_leave_lancedb_to_background_archivers(env, fake_api):
     piped = run(stdin="remember the walrus\n!sessions\n!new\nand the otter\n", cwd=env)  # exit: end of input
     assert piped.returncode == 0, piped.stderr
@@ -88,6 +90,7 @@ def test_exit_listings_and_new_leave_lancedb_to_background_archivers(env, fake_a
     assert list(archiver.pending_dir(archive_dir()).iterdir()) == []  # every handed-over file archived, no pid file
 
 
+@pytest.mark.slow
 def test_a_failed_archiver_keeps_the_session_for_the_next_run_which_says_so_once(env, fake_api):
     archive_dir().mkdir(parents=True)
     (archive_dir() / "sessions.lance").write_text("not a table")  # LanceDB can neither open nor create its table
@@ -106,6 +109,7 @@ def test_a_failed_archiver_keeps_the_session_for_the_next_run_which_says_so_once
     assert "archiving failed" not in run("-p", "once more", cwd=env).stderr  # said once
 
 
+@pytest.mark.slow
 def test_a_session_the_archive_refuses_stays_waiting_with_its_reason(tmp_path):
     directory = tmp_path / "archive"
     doc = document()
@@ -129,6 +133,7 @@ def test_a_waiting_file_that_is_no_session_is_set_aside_and_said(tmp_path):
     assert kept.read_bytes() == b"{not json" and not waiting.exists()
 
 
+@pytest.mark.slow
 def test_two_archivers_at_once_archive_each_version_once(tmp_path):
     directory = tmp_path / "archive"
     docs = [document(f"session-20250101-120000-0000000{n}", version=n) for n in (1, 2, 3)]
@@ -165,6 +170,7 @@ def test_an_archive_made_before_the_ledger_gets_one(tmp_path):
     assert len((tmp_path / "archived.jsonl").read_text().split("\n")) == 2  # one entry, after its newline
 
 
+@pytest.mark.slow
 def test_search_archives_what_waits_and_rm_drops_it_too(env):
     doc = document(question="where do the narwhals swim?")
     archiver.hand_over(archive_dir(), doc["id"], 1, json.dumps(doc).encode())  # an archiver never came
@@ -181,6 +187,7 @@ def test_search_archives_what_waits_and_rm_drops_it_too(env):
     assert archived(archive_dir()) == {}
 
 
+@pytest.mark.slow
 def test_ctrl_d_at_the_prompt_leaves_the_archiving_to_a_background_archiver(env):
     from tests.helpers.pty_session import PtySession
 

@@ -21,6 +21,7 @@ def env(fake_api, redis_server, tmp_path, monkeypatch):
     return project_env(fake_api, redis_server, tmp_path, monkeypatch)
 
 
+@pytest.mark.slow
 def test_terminals_started_together_on_one_name_keep_every_query(env, fake_api, redis_server):
     lines = {t: [f"t{t} q{q}" for q in range(QUERIES)] for t in range(TERMINALS)}
     runs = [

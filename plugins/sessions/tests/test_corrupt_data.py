@@ -29,6 +29,7 @@ def env(fake_api, redis_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.slow
 def test_every_action_meets_a_bad_value_with_one_line(env, fake_api, redis_server, kind, monkeypatch):
     monkeypatch.chdir(env)
     family, how = KINDS[kind]
@@ -64,6 +65,7 @@ def test_every_action_meets_a_bad_value_with_one_line(env, fake_api, redis_serve
 
 
 @pytest.mark.parametrize("kind", ["a hash for the document", "not JSON", "a version that is no number"])
+@pytest.mark.slow
 def test_the_command_line_is_the_first_to_meet_a_bad_value(env, fake_api, redis_server, kind, monkeypatch):
     monkeypatch.chdir(env)
     family, how = KINDS[kind]

@@ -35,6 +35,7 @@ def command(app, line: str) -> str:
     return out(app)[before:]
 
 
+@pytest.mark.slow
 def test_a_cluster_keeps_sessions_lists_them_and_says_where_they_are(env, fake_api, monkeypatch):
     with Cluster() as cluster:
         url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in cluster.ports)
@@ -73,6 +74,7 @@ def test_a_cluster_keeps_sessions_lists_them_and_says_where_they_are(env, fake_a
         assert not client.exists(key) and cli("sessions", "list", "--json", cwd=env).stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_a_plain_url_at_a_cluster_node_says_to_use_the_cluster_scheme(env, fake_api, monkeypatch):
     with Cluster() as cluster:
         monkeypatch.setenv("AGENTWINTER_REDIS_URL", f"redis://127.0.0.1:{cluster.ports[0]}/1")
@@ -83,6 +85,7 @@ def test_a_plain_url_at_a_cluster_node_says_to_use_the_cluster_scheme(env, fake_
         assert listing.returncode == 1 and "redis+cluster://" in listing.stderr and "Traceback" not in listing.stderr
 
 
+@pytest.mark.slow
 def test_sentinel_failover_in_the_middle_of_a_session_keeps_every_query(env, fake_api, monkeypatch):
     with SentinelSet() as deployment:
         (host, port) = deployment.sentinels[0]
@@ -102,6 +105,7 @@ def test_sentinel_failover_in_the_middle_of_a_session_keeps_every_query(env, fak
         assert "(through Sentinel)" in command(app, "!cache")
 
 
+@pytest.mark.slow
 def test_a_sentinel_that_knows_no_such_service_is_named(env, fake_api, monkeypatch):
     with SentinelSet() as deployment:
         (host, port) = deployment.sentinels[0]
@@ -111,6 +115,7 @@ def test_a_sentinel_that_knows_no_such_service_is_named(env, fake_api, monkeypat
         assert done.stderr.startswith(f"error: no Sentinel at redis+sentinel://{host}:{port}/no-such-service/1 names")
 
 
+@pytest.mark.slow
 def test_tls_with_a_ca_file_mutual_tls_by_config_keys_and_a_tls_failure_named(env, fake_api, monkeypatch, tmp_path):
     with TlsServer(mutual=True) as server:
         (tmp_path / "config.toml").write_text(
@@ -155,6 +160,7 @@ def documented_acl_rules() -> list[str]:
     return line.split()[3:]  # after ACL SETUSER <name>
 
 
+@pytest.mark.slow
 def test_exactly_the_documented_acl_rules_suffice(env, fake_api, monkeypatch, redis_server, tmp_path):
     rules = [rule if rule != ">PASSWORD" else ">s3cret" for rule in documented_acl_rules()]
     acl_user(redis_server.client(1), "agentwinter", "ignored", rules)

@@ -157,6 +157,7 @@ def sent_text(messages: list[dict[str, Any]]) -> str:
     return json.dumps(messages)
 
 
+@pytest.mark.slow
 def test_a_claude_code_transcript_follows_the_main_thread_and_resumes_valid(env, fake_api, redis_server, tmp_path):
     source = rich_transcript(env).write(tmp_path / f"{SESSION}.jsonl")
     before = source.read_bytes()
@@ -222,6 +223,7 @@ def test_a_claude_code_transcript_follows_the_main_thread_and_resumes_valid(env,
     assert f"imported from Claude Code session {SESSION} ({source})" in shown
 
 
+@pytest.mark.slow
 def test_a_compacted_transcript_starts_at_its_summary_and_bad_lines_are_said(env, fake_api, redis_server, tmp_path):
     t = Transcript(env, "0badc0de-0000-4000-8000-000000000000")
     t.add("user", "BEFORE the compaction")
@@ -269,6 +271,7 @@ def test_a_compacted_transcript_starts_at_its_summary_and_bad_lines_are_said(env
     assert sent[-1]["content"][-1] == {"type": "text", "text": "go on"}
 
 
+@pytest.mark.slow
 def test_without_a_file_the_directory_s_transcripts_are_listed_and_picked(env, fake_api, tmp_path):
     folder = tmp_path / "claude" / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(env.resolve()))
     older, newer = "aaaa1111-0000-4000-8000-000000000000", "bbbb2222-0000-4000-8000-000000000000"
@@ -306,6 +309,7 @@ def message(role: str, *parts: dict[str, Any]) -> str:
     return item({"type": "message", "role": role, "content": list(parts)})
 
 
+@pytest.mark.slow
 def test_a_codex_rollout_is_imported_with_its_calls_folded_and_resumes_valid(env, fake_api, redis_server, tmp_path):
     meta = {"id": CODEX_ID, "cwd": str(env), "originator": "codex_cli_rs", "cli_version": "0.40.0"}
     lines = [
@@ -416,6 +420,7 @@ def test_a_codex_rollout_is_imported_with_its_calls_folded_and_resumes_valid(env
     assert "imported without its name (another live session has it)" in again.stdout
 
 
+@pytest.mark.slow
 def test_an_older_codex_rollout_a_repeated_call_and_a_mistyped_path(env, fake_api, redis_server, tmp_path):
     older = tmp_path / "rollout-2025-05-01-0123abcd-0000-4000-8000-000000000000.jsonl"
     older.write_text(

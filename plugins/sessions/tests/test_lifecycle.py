@@ -62,6 +62,7 @@ def test_names_are_validated_and_unique(env, fake_api):
     assert f"belongs to session {tracker(app).state.id}" in command(other, "!name mine")
 
 
+@pytest.mark.slow
 def test_resume_by_prefix_continue_here_and_clear_errors(env, fake_api, tmp_path):
     app, agent = make_app(env)
     run_query(app, agent, "first")
@@ -91,6 +92,7 @@ def test_resume_by_prefix_continue_here_and_clear_errors(env, fake_api, tmp_path
     assert table[0].split()[:2] == ["directory", "id"] and all(line.startswith(str(env)) for line in table[1:])
 
 
+@pytest.mark.slow
 def test_a_cli_run_refuses_an_unknown_session_with_one_line(env, fake_api):
     done = cli("--resume", "nosuch", "-p", "hello", cwd=env)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == ["error: no session matches 'nosuch'"]
@@ -116,6 +118,7 @@ def test_fork_copies_and_can_cut_at_an_earlier_query(env, fake_api, redis_server
 
 
 # ---- export / import ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_export_import_round_trip_is_byte_identical_and_invalid_files_are_refused(env, fake_api, tmp_path):
     fake_api.add(fake.with_thinking(fake.tool_use("read_file", {"path": "features.txt"}), "read it"), fake.text("3"))
     app, agent = make_app(env, session="trip")
@@ -149,6 +152,7 @@ def test_export_import_round_trip_is_byte_identical_and_invalid_files_are_refuse
 
 
 # ---- stale context ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_model(env, fake_api):
     repo = init(env)
     before = commit(repo, "start", **{"app.py": "A = 1\n"})
@@ -172,6 +176,7 @@ def test_resume_after_a_commit_and_an_uncommitted_change_warns_and_tells_the_mod
 
 # ---- archive, search, restore ------------------------------------------------------------------------------
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_short_ttl_session_is_archived_searchable_restored_and_resumed(env, fake_api, redis_server, monkeypatch):
     from agentwinter_sessions.archive import archived
     from agentwinter_sessions.redis_store import document_key, meta_key
@@ -228,6 +233,7 @@ print(json.dumps({"archivers": codes, "imported": "lancedb" in sys.modules}))
 
 
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_the_first_query_leaves_importing_lancedb_to_a_background_archiver(env):
     # import lancedb takes seconds: in the run it would delay the answer, or the exit, by that much
     done = subprocess.run([sys.executable, "-c", FIRST_QUERY], capture_output=True, text=True, cwd=env, timeout=120)
@@ -236,6 +242,7 @@ def test_the_first_query_leaves_importing_lancedb_to_a_background_archiver(env):
 
 
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_an_expired_named_session_comes_back_from_the_archive_by_name(env, fake_api, redis_server):
     app, agent = make_app(env, session="back")
     run_query(app, agent, "remember the walrus")
@@ -264,6 +271,7 @@ def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch
 
 
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_new_archives_the_session_it_leaves(env, fake_api):
     from agentwinter_sessions.archive import Archive
 
@@ -275,6 +283,7 @@ def test_new_archives_the_session_it_leaves(env, fake_api):
     assert Archive(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])).versions()[left] == 1
 
 
+@pytest.mark.slow
 def test_redis_down_stops_a_resume_with_one_line_and_no_password(env, fake_api, monkeypatch):
     monkeypatch.setenv("AGENTWINTER_REDIS_URL", "redis://:hunter2@127.0.0.1:1/1")
     done = cli("--resume", "anything", "-p", "hello", cwd=env)
@@ -289,6 +298,7 @@ def test_redis_down_stops_a_resume_with_one_line_and_no_password(env, fake_api, 
 
 
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_a_removed_session_stays_removed_unless_its_archived_copy_is_kept(env, fake_api, redis_server):
     for name in ("bye", "keep"):
         app, agent = make_app(env, session=name)
@@ -307,12 +317,13 @@ def test_a_removed_session_stays_removed_unless_its_archived_copy_is_kept(env, f
     assert cli("sessions", "restore", "keep", cwd=env).returncode == 0
 
 
+@pytest.mark.slow
 def test_the_archive_turned_off_archives_nothing_and_says_so_when_asked(env, fake_api, tmp_path, monkeypatch):
     archive_dir = Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])
     (tmp_path / "config.toml").write_text('[sessions]\narchive = "false"\n')  # a string: refused, never coerced
     monkeypatch.delenv("AGENTWINTER_ARCHIVE")  # the archive extra is installed: on, unless the file says off
     app, _ = make_app(env)
-    assert '[sessions] archive must be true or false (without quotes), not \'false\'' in err(app)
+    assert "[sessions] archive must be true or false (without quotes), not 'false'" in err(app)
     (tmp_path / "config.toml").write_text("[sessions]\narchive = false\n")
     app, agent = make_app(env, session="kept-here")
     run_query(app, agent, "remember the walrus")

@@ -43,6 +43,7 @@ def document(redis_server, session_id: str) -> dict:
     return json.loads(redis_server.client(1).get(f"agentwinter:session:{session_id}"))
 
 
+@pytest.mark.slow
 def test_a_moved_checkout_and_a_second_clone_continue_the_session(env, fake_api, redis_server, tmp_path):
     project, identity = env
     fake_api.add(fake.tool_use("read_file", {"path": "app.py"}), fake.text("A is 1"))
@@ -71,6 +72,7 @@ def test_a_moved_checkout_and_a_second_clone_continue_the_session(env, fake_api,
     assert "app.py" in sent[-1]["content"][0]["text"] and fake_api.violations == []
 
 
+@pytest.mark.slow
 def test_a_subdirectory_is_its_own_place_and_older_sessions_are_still_found(env, fake_api, redis_server, tmp_path):
     project, identity = env
     (project / "web").mkdir()

@@ -176,6 +176,7 @@ def test_unreachable_at_start_redacts_the_password(env, fake_api, monkeypatch, u
     ],
 )
 @pytest.mark.parametrize("newer", [False, True])
+@pytest.mark.slow
 def test_corrupt_values_are_quarantined_not_deleted(env, fake_api, redis_server, value, reason, newer):
     app, agent = make_app(env)
     run_query(app, agent, "q1")

@@ -27,6 +27,7 @@ def cli_env(fake_api, tmp_path, redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_piped_run_keeps_stdout_for_answers_and_saves_the_session(fake_api, redis_server, tmp_path):
     fake_api.add(fake.text("first answer"), fake.text("second answer"))
     done = subprocess.run(
@@ -49,6 +50,7 @@ def test_piped_run_keeps_stdout_for_answers_and_saves_the_session(fake_api, redi
     assert [m["role"] for m in second_request] == ["user", "assistant", "user"]
 
 
+@pytest.mark.slow
 def test_a_new_run_starts_a_new_session(fake_api, redis_server, tmp_path):
     env = cli_env(fake_api, tmp_path, redis_server.url())
     for _ in range(2):
@@ -59,6 +61,7 @@ def test_a_new_run_starts_a_new_session(fake_api, redis_server, tmp_path):
     assert len(fake_api.message_requests()[1]["messages"]) == 1  # the second run did not see the first
 
 
+@pytest.mark.slow
 def test_disabled_sessions_plugin_never_touches_redis(fake_api, tmp_path):
     env = cli_env(fake_api, tmp_path, "redis://127.0.0.1:9/1", AGENTWINTER_DISABLE_PLUGINS="sessions")
     done = subprocess.run(
@@ -77,6 +80,7 @@ def venv(tmp_path_factory):
     return env
 
 
+@pytest.mark.slow
 def test_install_turns_sessions_on_and_uninstall_turns_them_off(venv, fake_api, redis_server, tmp_path):
     env = {
         **fake_api.env(),

@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import fake_api as fake
 from tests.helpers import gitrepo
 
 AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
 
+@pytest.mark.slow
 def test_resume_reports_outside_changes_only_and_show_lists_the_edits(fake_api, redis_server, tmp_path, monkeypatch):
     gitrepo.isolate(tmp_path, monkeypatch)
     project = gitrepo.init(tmp_path / "project")

@@ -36,6 +36,7 @@ def test_parallel_tool_calls_export_as_separate_folds_each_with_its_result():
     assert "f1" in folds[0] and "body of f1" in folds[0] and "body of f2" in folds[1]  # never nested
 
 
+@pytest.mark.slow
 def test_fork_name_and_export_frictions(env, fake_api, redis_server, tmp_path):
     app, agent = make_app(env)
     fake_api.add(fake.text("one"), fake.text("two"), fake.text("three"))

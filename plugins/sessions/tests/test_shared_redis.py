@@ -55,6 +55,7 @@ def bobs_session(env, fake_api, monkeypatch) -> str:
     return tracker(app).state.id
 
 
+@pytest.mark.slow
 def test_each_user_lists_shows_exports_and_resumes_only_their_own_sessions(env, fake_api, redis_server, monkeypatch):
     bob = bobs_session(env, fake_api, monkeypatch)
     as_user(monkeypatch, "alice")
@@ -107,6 +108,7 @@ def test_each_user_lists_shows_exports_and_resumes_only_their_own_sessions(env, 
 
 
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_search_finds_only_your_own_sessions_unless_all_users(env, fake_api, redis_server, monkeypatch):
     bob = bobs_session(env, fake_api, monkeypatch)
     as_user(monkeypatch, "alice")
@@ -122,6 +124,7 @@ def test_search_finds_only_your_own_sessions_unless_all_users(env, fake_api, red
     assert again == []  # ...and still not hers
 
 
+@pytest.mark.slow
 def test_a_session_saved_before_owners_counts_as_yours_and_becomes_yours_when_saved(env, redis_server, monkeypatch):
     as_user(monkeypatch, "alice")
     store = RedisStore(target(redis_server.url(), {}), 2700)
@@ -138,6 +141,7 @@ def test_a_session_saved_before_owners_counts_as_yours_and_becomes_yours_when_sa
 
 
 @pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
 def test_an_acl_user_per_person_limited_to_a_key_prefix_cannot_read_anothers_sessions(
     env, fake_api, redis_server, monkeypatch, tmp_path
 ):

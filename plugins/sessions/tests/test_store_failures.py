@@ -78,6 +78,7 @@ def test_a_full_server_refuses_a_new_named_session_in_one_line(env, fake_api, mo
         assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_an_evicting_server_is_named_and_evicted_sessions_are_saved_again(env, fake_api, monkeypatch):
     with RedisServer(extra=("--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru")) as server:
         monkeypatch.setenv("AGENTWINTER_REDIS_URL", server.url())
@@ -99,6 +100,7 @@ def test_an_evicting_server_is_named_and_evicted_sessions_are_saved_again(env, f
         assert gone.returncode == 2 and gone.stderr == f"error: no session matches '{tracker(other).state.id}'\n"
 
 
+@pytest.mark.slow
 def test_a_vanished_session_is_named_when_asked_for(env, fake_api, redis_server):
     app, agent = make_app(env, session="named-one")
     run_query(app, agent, "q1")
@@ -140,6 +142,7 @@ def test_a_read_only_replica_says_so_and_keeps_the_queries(env, fake_api, monkey
         (["on", ">other", "~*", "+@all"], "authentication to Redis at redis://agent:***@", ""),
     ],
 )
+@pytest.mark.slow
 def test_acl_denial_and_a_wrong_password_are_named(env, fake_api, monkeypatch, redis_server, rules, expected, listing):
     if listing:
         rules = [*rules, f"-{listing.lower()}"]
@@ -166,6 +169,7 @@ def test_acl_denial_and_a_wrong_password_are_named(env, fake_api, monkeypatch, r
         ("http://127.0.0.1/1", "unknown scheme 'http'"),
     ],
 )
+@pytest.mark.slow
 def test_a_bad_url_is_one_line_at_start(env, fake_api, monkeypatch, url, expected):
     monkeypatch.setenv("AGENTWINTER_REDIS_URL", url)
     for args in (("-p", "hi"), ("sessions", "list")):
@@ -175,6 +179,7 @@ def test_a_bad_url_is_one_line_at_start(env, fake_api, monkeypatch, url, expecte
         assert "secret" not in done.stderr and fake_api.message_requests() == []  # before the first query
 
 
+@pytest.mark.slow
 def test_unsaved_queries_are_spilled_at_exit_and_uploaded_by_the_next_run(env, fake_api, monkeypatch, redis_server):
     app, agent = make_app(env)
     run_query(app, agent, "q1")
@@ -192,6 +197,7 @@ def test_unsaved_queries_are_spilled_at_exit_and_uploaded_by_the_next_run(env, f
     assert user_texts(tracker(resumed).state.messages) == ["q1", "q2"]
 
 
+@pytest.mark.slow
 def test_sessions_recover_keeps_both_when_the_session_changed_meanwhile(env, fake_api, redis_server):
     import orjson
     from agentwinter_sessions.connect import target

@@ -17,6 +17,7 @@ def assert_gone(servers: list[RedisServer]) -> None:
         assert not server.dir.exists()
 
 
+@pytest.mark.slow
 def test_cluster_routes_a_key_to_its_slot_owner_and_hash_tags_share_a_slot():
     with Cluster() as cluster:
         client = cluster.client()
@@ -42,6 +43,7 @@ def test_cluster_routes_a_key_to_its_slot_owner_and_hash_tags_share_a_slot():
     assert_gone(cluster.servers)
 
 
+@pytest.mark.slow
 def test_sentinel_failover_swaps_roles_and_master_for_follows():
     with SentinelSet() as deployment:
         assert deployment.primary() == (HOST, deployment.primary_port)
