@@ -380,13 +380,13 @@ def search(
         typer.echo(f"{hit['id']}  {hit['name'] or '-'}{whose}  {state}\n    {hit['snippet']}")
 
 
-def restore(ref: Ref) -> None:
-    """Put an archived session back into Redis, resumable with --resume."""
+def restore(ref: Ref, everyone: AllUsers = False) -> None:
+    """Put one of your archived sessions back into Redis, resumable with --resume."""
     from agentwinter_sessions import lifecycle
 
     ctx = Context()
     archive = ctx.needs_archive()
-    ids = archive.find(ref)
+    ids = lifecycle.archived_of(archive, ref.strip(), None if everyone else ctx.owner)
     if len(ids) != 1:
         from agentwinter_core.api import UsageError
 

@@ -122,6 +122,9 @@ def test_search_finds_only_your_own_sessions_unless_all_users(env, fake_api, red
     assert {hit["id"]: hit["owner"] for hit in everyone} == {alice: ALICE, bob: BOB}
     again = json.loads(cli("sessions", "search", "secret", "--json", cwd=env).stdout)  # now in her archive
     assert again == []  # ...and still not hers
+    one_line_error(cli("sessions", "restore", bob, cwd=env), f"'{bob}' matches 0 archived sessions")
+    restored = cli("sessions", "restore", bob, "--all-users", cwd=env)
+    assert restored.returncode == 0 and restored.stdout.startswith(f"restored {bob}")
 
 
 @pytest.mark.slow
