@@ -346,10 +346,46 @@ def one_kind(kind: str, api: Any, redis: RedisServer, root: Path, patch: Any, ta
         tally["kept"] += len(copies) == 1 and copies[0].decode() in "".join(said)
 
 
+def shared_redis(root: Path) -> list[Row]:
+    """Bob's session on the Redis alice uses too: of 7 views, how many show or open it for her."""
+    with RedisServer() as redis:
+        lab = Lab(root)
+        try:
+            users = {
+                name: {"LOGNAME": name, "USER": name, "AGENTWINTER_DISABLE_PLUGINS": ""} for name in ("alice", "bob")
+            }
+            lab.fake.add(fake.text("noted"))
+            made = lab.run(
+                "bob's secret plan\n", "--session", "plans", AGENTWINTER_REDIS_URL=redis.url(), **users["bob"]
+            )
+            bob = next(iter(sessions_in(redis)), "")
+            alice = {"AGENTWINTER_REDIS_URL": redis.url(), **users["alice"]}
+            lab.fake.add(fake.text("hers"), fake.text("hers"))
+            views = {
+                "!sessions": lab.run("!sessions\n", **alice).stdout,
+                "sessions list": lab.run("", "sessions", "list", **alice).stdout,
+                "list --all": lab.run("", "sessions", "list", "--all", **alice).stdout,
+                "show": lab.run("", "sessions", "show", bob, **alice).stdout,
+                "export": lab.run("", "sessions", "export", bob, **alice).stdout,
+                "--resume": lab.run("", "--resume", bob, "-p", "and?", **alice).stderr,
+                "--session NAME": lab.run("", "--session", "plans", "-p", "mine?", **alice).stderr,
+            }
+            shown = [name for name, text in views.items() if bob and (bob in text and "belongs to" not in text)]
+            everyone = lab.run("", "sessions", "list", "--all", "--all-users", **alice).stdout
+            whose = "bob@" in everyone and bob in everyone
+        finally:
+            lab.fake.stop()
+    ok = made.returncode == 0 and bool(bob) and not shown and whose
+    detail = f"{len(shown)} of {len(views)} views show or open another user's session {shown or ''}; "
+    detail += f"--all-users lists it as bob's: {whose}"
+    return [("sessions: shared Redis, another user's session", ok, detail)]
+
+
 def rows(root: Path, quick: bool = False) -> list[Row]:
     queries, kills, pauses, count, per = (30, 6, 2, 4, 10) if quick else (100, 20, 4, 8, 50)
     found = outages(root / "outages", queries, kills, pauses)
     found += terminals(root / "terminals", count, per)
     found += interrupts(root / "interrupts")
     found += corrupt_data(root / "corrupt")
+    found += shared_redis(root / "shared")
     return found

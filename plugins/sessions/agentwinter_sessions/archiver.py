@@ -101,10 +101,7 @@ def drain(archive: Any) -> int:
 
 
 def _waiting(directory: Path) -> list[Path]:
-    try:
-        return sorted(directory.glob("*.json"))
-    except OSError:
-        return []
+    return spill.waiting(directory, "*.json")
 
 
 def _note(path: Path, line: str) -> None:

@@ -36,9 +36,10 @@ def write(directory: Path, session_id: str, raw: bytes) -> Path:
     return path
 
 
-def waiting(directory: Path) -> list[Path]:
+def waiting(directory: Path, pattern: str = "session*.json") -> list[Path]:
+    """The files kept in ``directory`` (none when it cannot be read)."""
     try:
-        return sorted(directory.glob("session*.json"))
+        return sorted(directory.glob(pattern))
     except OSError:
         return []
 
