@@ -181,7 +181,8 @@ def terminals(root: Path, count: int, queries: int) -> list[Row]:
             results = [run.wait() for run in runs]
             took = time.monotonic() - started
             stored = sessions_in(redis)
-            named = (redis.client(1).hget("agentwinter:names", b"shared") or b"").decode()
+            names = redis.client(1).hgetall("agentwinter:names")  # fields: owner, a tab, the name
+            named = next((v.decode() for k, v in names.items() if k.decode().split("\t")[-1] == "shared"), "")
     finally:
         lab.fake.stop()
     errors = "".join(err for _, _, err in results)
