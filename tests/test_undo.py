@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from agentwinter_core.query import run_command, run_query
 from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
 from tests.helpers import gitrepo
+from tests.helpers.app import cli_env
 from tests.helpers.memory import Memory
 from tests.helpers.terminal import Terminal
 
@@ -179,17 +179,6 @@ def test_the_oldest_checkpoints_go_first_past_the_size_cap(fake_api, make_app, p
     assert "Restored 1 file: lib.py" in out(app)
     assert "Not restored: app.py (its snapshot was dropped)" in out(app)
     assert (project / "lib.py").read_bytes() == LIB
-
-
-def cli_env(fake_api, tmp_path, redis_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWINTER_", "ANTHROPIC_"))}
-    return {
-        **env,
-        **fake_api.env(),
-        "AGENTWINTER_REDIS_URL": redis_url,
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,15 @@ def is_save(keys) -> bool:
 
 def user_texts(messages) -> list[str]:
     return [b["text"] for m in messages if m["role"] == "user" for b in m["content"] if b.get("type") == "text"]
+
+
+def cli_env(fake_api, home: Path, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of an installed-CLI run: none of the developer's AGENTWINTER_ or ANTHROPIC_ variables,
+    the fake API, data and config under ``home``, the archive off (each archiver is ~2 s of CPU; pass
+    ``AGENTWINTER_ARCHIVE="on"`` for it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWINTER_", "ANTHROPIC_"))}
+    env.update(fake_api.env(), XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"))
+    env["AGENTWINTER_ARCHIVE"] = "off"
+    if redis_url is not None:
+        env["AGENTWINTER_REDIS_URL"] = redis_url
+    return {**env, **extra}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,21 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import fake_api as fake
+from tests.helpers.app import cli_env
 from tests.helpers.venvs import Venv
 
 AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
-
-
-def cli_env(fake_api, tmp_path, redis_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWINTER_", "ANTHROPIC_"))}
-    return {
-        **env,
-        **fake_api.env(),
-        "AGENTWINTER_REDIS_URL": redis_url,
-        "XDG_DATA_HOME": str(tmp_path / "d"),
-        "XDG_CONFIG_HOME": str(tmp_path / "c"),
-        **extra,
-    }
 
 
 @pytest.mark.slow

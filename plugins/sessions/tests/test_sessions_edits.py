@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from tests.helpers import fake_api as fake
 from tests.helpers import gitrepo
+from tests.helpers.app import cli_env
 
 AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
@@ -20,13 +20,7 @@ def test_resume_reports_outside_changes_only_and_show_lists_the_edits(fake_api, 
     gitrepo.isolate(tmp_path, monkeypatch)
     project = gitrepo.init(tmp_path / "project")
     gitrepo.commit(project, "start", **{"app.py": "value = 1\n", "lib.py": "def helper():\n    return 1\n"})
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWINTER_", "ANTHROPIC_"))}
-    env.update(
-        fake_api.env(),
-        AGENTWINTER_REDIS_URL=redis_server.url(),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-    )
+    env = cli_env(fake_api, tmp_path, redis_server.url())
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
         done = subprocess.run(
