@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import signal
 import threading
 from dataclasses import replace
@@ -10,12 +9,10 @@ from dataclasses import replace
 import pytest
 
 from agentwinter_core import history, hookimpl
-from agentwinter_core.app import build_agent, build_app
-from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_query
 from agentwinter_core.tools import Tool
-from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
+from tests.helpers.app import core_app, talk_to
 from tests.helpers.memory import Memory
 
 
@@ -30,19 +27,13 @@ def project(tmp_path):
 @pytest.fixture
 def make_app(fake_api, project, monkeypatch):
     """An in-process agentwinter (defaults only) talking to the fake API; output captured."""
-    for name, value in fake_api.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AGENTWINTER_CONFIG", str(project.parent / "none.toml"))
+    talk_to(fake_api, monkeypatch, project.parent / "none.toml")
 
     def make(*plugins):
-        pm = build_plugin_manager(disabled={"sessions", "cleanup", "serialization"})
-        for plugin in plugins:
-            pm.register(plugin)
-        app = build_app(pm, interactive=False, project_dir=project)
-        app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
+        app, agent = core_app(project, *plugins)
         app.ui.stdout_text = lambda: app.ui.out.file.getvalue()  # type: ignore[attr-defined]
         app.ui.stderr_text = lambda: app.ui.err.file.getvalue()  # type: ignore[attr-defined]
-        return app, build_agent(app)
+        return app, agent
 
     return make
 

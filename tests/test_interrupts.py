@@ -3,7 +3,6 @@ by their exit code that a query failed."""
 
 from __future__ import annotations
 
-import io
 import os
 import select
 import signal
@@ -15,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from agentwinter_core import hookimpl
-from agentwinter_core.app import build_agent, build_app
-from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.repl import prompt_history, run_lines
-from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
+from tests.helpers.app import core_app, talk_to
 from tests.helpers.pty_session import PtySession
 
 AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
@@ -27,19 +24,8 @@ AGENTWINTER = str(Path(sys.executable).parent / "agentwinter")
 
 @pytest.fixture
 def make_app(fake_api, tmp_path, monkeypatch):
-    for name, value in fake_api.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AGENTWINTER_CONFIG", str(tmp_path / "none.toml"))
-
-    def make(*plugins):
-        pm = build_plugin_manager(disabled={"sessions", "cleanup", "serialization"})
-        for plugin in plugins:
-            pm.register(plugin)
-        app = build_app(pm, interactive=False, project_dir=tmp_path)
-        app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
-        return app, build_agent(app)
-
-    return make
+    talk_to(fake_api, monkeypatch, tmp_path / "none.toml")
+    return lambda *plugins: core_app(tmp_path, *plugins)
 
 
 def test_ctrl_c_after_the_answer_does_not_end_the_piped_run(fake_api, make_app):

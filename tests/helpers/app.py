@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentwinter_sessions import switching, tracker
-
 from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command
@@ -30,6 +28,26 @@ def project_env(fake_api, redis_server, tmp_path, monkeypatch) -> Path:
     project.mkdir()
     (project / "features.txt").write_text("search\nexport\nsync\n")
     return project
+
+
+CORE_ONLY = frozenset({"sessions", "cleanup", "serialization"})  # the core's own defaults, nothing installed
+
+
+def talk_to(fake_api, monkeypatch, config: Path) -> None:
+    """This process talks to the fake Messages API, with ``config`` as its config file."""
+    for name, value in fake_api.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AGENTWINTER_CONFIG", str(config))
+
+
+def core_app(project: Path, *plugins, disabled=CORE_ONLY):
+    """An in-process agentwinter without the ``disabled`` plugins, with these plugin objects; output captured."""
+    pm = build_plugin_manager(disabled=set(disabled))
+    for plugin in plugins:
+        pm.register(plugin)
+    app = build_app(pm, interactive=False, project_dir=project)
+    app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
+    return app, build_agent(app)
 
 
 def make_app(project: Path, **options):
@@ -64,6 +82,8 @@ def cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[s
 
 def resume_in(app, session_id: str) -> None:
     """Another terminal resumes the session, as --resume does."""
+    from agentwinter_sessions import switching, tracker
+
     switching.open_session(tracker(app), session_id)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
@@ -10,12 +9,10 @@ from agentwinter_cleanup import policies
 from agentwinter_cleanup.settings import Settings
 
 from agentwinter_core import hookimpl
-from agentwinter_core.app import build_agent, build_app
 from agentwinter_core.config import Config, load_config
-from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_command, run_query
-from agentwinter_core.ui import UI
 from tests.helpers import fake_api as fake
+from tests.helpers.app import core_app, talk_to
 from tests.helpers.conversations import Call, accepted, build, image, results
 from tests.helpers.memory import Memory
 
@@ -142,24 +139,14 @@ def test_settings_from_the_config_file_then_the_environment(tmp_path, monkeypatc
 # ---- the hook in a real query --------------------------------------------------------------------------
 @pytest.fixture
 def make_app(fake_api, tmp_path, monkeypatch):
-    for name, value in fake_api.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AGENTWINTER_CONFIG", str(tmp_path / "none.toml"))
+    talk_to(fake_api, monkeypatch, tmp_path / "none.toml")
     for name, value in {"TRIGGER": "300", "CLEAR_AT_LEAST": "100", "KEEP": "1"}.items():
         monkeypatch.setenv(f"AGENTWINTER_CLEANUP_{name}", value)
     project = tmp_path / "project"
     project.mkdir()
     (project / "big.py").write_text("".join(f"value_{n} = {n}\n" for n in range(400)))
 
-    def make(*plugins, disabled=("sessions",)):
-        pm = build_plugin_manager(disabled=set(disabled))
-        for plugin in plugins:
-            pm.register(plugin)
-        app = build_app(pm, interactive=False, project_dir=project)
-        app.ui = UI(interactive=False, out=io.StringIO(), err=io.StringIO())
-        return app, build_agent(app)
-
-    return make
+    return lambda *plugins, disabled=("sessions",): core_app(project, *plugins, disabled=disabled)
 
 
 def read_twice(fake_api, app, agent) -> list[dict]:
