@@ -15,15 +15,22 @@ class Deferred:
 
     def __init__(self, function: Callable[[], None], delay: float) -> None:
         self._go = threading.Event()
+        self._cancelled = False
         self._thread = threading.Thread(target=self._run, args=(function, delay), daemon=True)
         self._thread.start()
 
     def _run(self, function: Callable[[], None], delay: float) -> None:
         self._go.wait(delay)
-        function()
+        if not self._cancelled:
+            function()
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """Drop the chore if it has not started (one that has runs to its end)."""
+        self._cancelled = True
+        self._go.set()
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the chore, starting it now if it is still waiting."""

@@ -24,3 +24,15 @@ def test_waiting_for_a_chore_starts_it_at_once():
     job.join(10)
     assert ran and ran[0] != threading.current_thread().name  # in its own thread
     assert time.monotonic() - started < 10 and not job.is_alive()  # not after the 60 s delay
+
+
+def test_a_cancelled_chore_never_runs_and_one_that_ran_is_left_alone():
+    ran: list[int] = []
+    waiting = Deferred(lambda: ran.append(1), 60)
+    waiting.cancel()
+    waiting.join(10)
+    assert ran == [] and not waiting.is_alive()
+    done = Deferred(lambda: ran.append(2), 60)
+    done.join(10)
+    done.cancel()
+    assert ran == [2]
