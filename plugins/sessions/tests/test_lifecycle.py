@@ -17,7 +17,8 @@ from agentwinter_core.host import build_plugin_manager
 from agentwinter_core.query import run_query
 from agentwinter_core.state import UsageError
 from tests.helpers import fake_api as fake
-from tests.helpers.app import cli, command, err, make_app, project_env
+from tests.helpers.app import cli_here as cli
+from tests.helpers.app import command, err, make_app, project_env
 from tests.helpers.gitrepo import commit, init
 
 
@@ -268,6 +269,21 @@ def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch
     run_query(app, agent, "works without it")
     assert "| — |" in command(app, "!sessions")
     assert os.environ["AGENTWINTER_ARCHIVE_DIR"] and not Path(os.environ["AGENTWINTER_ARCHIVE_DIR"]).exists()
+
+
+@pytest.mark.usefixtures("archive_on")
+@pytest.mark.slow
+def test_an_exit_right_after_a_query_starts_one_archiver_that_sweeps_and_archives(env, fake_api):
+    from agentwinter_sessions.archive import archived
+
+    app, agent = make_app(env)
+    run_query(app, agent, "a quick question")
+    keeper = tracker(app).archive
+    assert keeper.sweeper is not None and keeper.sweeper.is_alive()  # the query's sweep: still waiting
+    app.pm.hook.shutdown(app=app)  # its last sweep takes the waiting one's place
+    keeper.wait()
+    assert [child.returncode for child in keeper.children] == [0]  # one archiver (~2 s of CPU), not two
+    assert archived(Path(os.environ["AGENTWINTER_ARCHIVE_DIR"])) == {tracker(app).state.id: 1}
 
 
 @pytest.mark.usefixtures("archive_on")
