@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -78,6 +79,27 @@ def command(app, line: str) -> str:
 def cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The installed command, run to its end."""
     return subprocess.run([AGENTWINTER, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def invoke(args: list[str], stdin: str = "", disabled: frozenset[str] = frozenset()):
+    """The command line ``args`` run in this process (typer's test runner: a ``Result``). Caches of an earlier
+    run (another test's settings, its Redis) are cleared first."""
+    from agentwinter_sessions import cli as sessions_cli
+    from typer.testing import CliRunner
+
+    from agentwinter_core.commandline import build_cli
+
+    sessions_cli.settings.cache_clear()
+    sessions_cli.OPENED.clear()
+    return CliRunner().invoke(build_cli(build_plugin_manager(disabled=set(disabled))), args, input=stdin)
+
+
+def cli_here(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """What ``cli`` answers, run in this process: for tests that would otherwise pay a process's imports on
+    every call (LanceDB's take seconds)."""
+    with contextlib.chdir(cwd):
+        done = invoke(list(args), stdin)
+    return subprocess.CompletedProcess(list(args), done.exit_code, done.stdout, done.stderr)
 
 
 def resume_in(app, session_id: str) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from agentwinter_sessions import cli as sessions_cli
 from agentwinter_sessions import switching, tracker
 from agentwinter_sessions.redis_store import INDEX, NAMES, directory_key, document_key, meta_key
-from typer.testing import CliRunner
 
-from agentwinter_core.cli import build_cli
 from agentwinter_core.state import UsageError
-from tests.helpers.app import make_app
+from tests.helpers.app import invoke, make_app
 
 # name -> (key family, how to damage it). Families: doc, meta, index, dir, names.
 KINDS = {
@@ -66,11 +63,7 @@ def damage(client, key: str, how) -> None:
 
 def sessions(*args: str):
     """``agentwinter sessions ARGS`` in this process."""
-    from agentwinter_core.host import build_plugin_manager
-
-    sessions_cli.settings.cache_clear()  # another test's settings (another Redis) may be cached
-    sessions_cli.OPENED.clear()
-    return CliRunner().invoke(build_cli(build_plugin_manager(disabled={"cleanup"})), ["sessions", *args])
+    return invoke(["sessions", *args], disabled=frozenset({"cleanup"}))
 
 
 def one_line_at_most(text: str) -> None:

@@ -21,7 +21,8 @@ from tests.test_deployments import documented_acl_rules
 
 from agentwinter_core.query import run_query
 from tests.helpers import fake_api as fake
-from tests.helpers.app import cli, command, err, make_app, project_env, user_texts
+from tests.helpers.app import cli_here as cli
+from tests.helpers.app import command, err, make_app, project_env, user_texts
 from tests.helpers.topologies import acl_user
 
 HOST = socket.gethostname()
