@@ -18,7 +18,8 @@ from agentwinter_core import history
 from agentwinter_core.query import run_query
 from agentwinter_core.state import UsageError
 from tests.helpers import fake_api as fake
-from tests.helpers.app import cli, make_app, project_env
+from tests.helpers.app import cli_here as cli
+from tests.helpers.app import make_app, project_env
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 SESSION = "3f2a9c1e-0b6d-4e59-9a61-7c1d2e3f4a5b"

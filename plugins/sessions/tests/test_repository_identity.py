@@ -15,7 +15,8 @@ from agentwinter_sessions.redis_store import RedisStore
 from agentwinter_core.query import run_query
 from agentwinter_core.state import UsageError
 from tests.helpers import fake_api as fake
-from tests.helpers.app import cli, err, make_app, project_env
+from tests.helpers.app import cli_here as cli
+from tests.helpers.app import err, make_app, project_env
 from tests.helpers.gitrepo import commit, git, init
 
 

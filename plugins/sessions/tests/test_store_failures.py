@@ -10,7 +10,8 @@ import pytest
 from agentwinter_sessions import tracker
 
 from agentwinter_core.query import run_command, run_query
-from tests.helpers.app import cli, err, make_app, out, project_env, user_texts
+from tests.helpers.app import cli_here as cli
+from tests.helpers.app import err, make_app, out, project_env, user_texts
 from tests.helpers.redis_server import RedisServer
 
 
