@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentwinter_sessions import spill
-from agentwinter_sessions.archive import one_line
+from agentwinter_sessions.archive import archived, one_line
 from agentwinter_sessions.document import decode
 from agentwinter_sessions.failures import Corrupt, StoreError
 
@@ -108,18 +108,40 @@ def _note(path: Path, line: str) -> None:
     path.with_suffix(".error").write_text(one_line(line) + "\n")  # lance's messages may span lines
 
 
-def sweep(archive: Any) -> None:
-    """Archive the sessions that expire soon, with this user's settings (as ``agentwinter sessions`` reads them)."""
+def _sweeping() -> tuple[Any, int, str]:
+    """The store, margin and owner of a sweep, with this user's settings (as ``agentwinter sessions`` reads them)."""
     from agentwinter_core.api import load_config
-    from agentwinter_sessions import lifecycle
     from agentwinter_sessions.redis_store import RedisStore
     from agentwinter_sessions.settings import Settings
     from agentwinter_sessions.tracking import owner
 
     settings = Settings.load(load_config(), lambda _line: None)  # the run said them
     store = RedisStore(settings.target, settings.ttl_seconds, settings.key_prefix, seal=settings.seal)
+    return store, settings.archive_margin_seconds, owner()  # this user's sessions only
+
+
+def due(archive_dir: Path, sweeping: tuple[Any, int, str] | None) -> bool:
+    """Whether there is anything to archive: a waiting file, or (sweeping) a session that expires soon at a
+    version the ledger lacks. Asked before LanceDB is imported: most sweeps find nothing, and cost ~0.3 s
+    of CPU instead of ~2.5 s."""
+    if _waiting(pending_dir(archive_dir)):
+        return True
+    if sweeping is None:
+        return False
+    store, within, who = sweeping
+    done = archived(archive_dir)
     with contextlib.suppress(StoreError):  # Redis away: the run said so, and the next sweep catches up
-        lifecycle.sweep(store, archive, settings.archive_margin_seconds, owner())  # this user's sessions only
+        return any(done.get(session_id, 0) < version for session_id, version in store.expiring(within, who))
+    return False
+
+
+def sweep(archive: Any, sweeping: tuple[Any, int, str]) -> None:
+    """Archive the sessions that expire soon."""
+    from agentwinter_sessions import lifecycle
+
+    store, within, who = sweeping
+    with contextlib.suppress(StoreError):  # Redis away: the run said so, and the next sweep catches up
+        lifecycle.sweep(store, archive, within, who)
 
 
 def main(args: list[str]) -> int:
@@ -130,13 +152,16 @@ def main(args: list[str]) -> int:
     try:
         from agentwinter_sessions import lifecycle
 
+        sweeping = _sweeping() if with_sweep else None
+        if not due(archive_dir, sweeping):
+            return 0
         archive = lifecycle.open_archive(archive_dir)
         if archive is None:
             raise RuntimeError("LanceDB is not installed any more")
         archive.fill_ledger()
         drain(archive)
-        if with_sweep:
-            sweep(archive)
+        if sweeping is not None:
+            sweep(archive, sweeping)
     except Exception as exc:  # nobody sees our stderr: the next run says it
         directory, why = pending_dir(archive_dir), f"{type(exc).__name__}: {exc}"
         waiting = f"{len(_waiting(directory))} sessions wait in {directory} for the next run"

@@ -7,13 +7,14 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("lancedb")
 
-from agentwinter_sessions import archiver
+from agentwinter_sessions import archiver, tracker
 from agentwinter_sessions.archive import Archive, archived
 from agentwinter_sessions.archiving import ArchiveKeeper
 from agentwinter_sessions.connect import target
@@ -21,8 +22,9 @@ from agentwinter_sessions.redis_store import RedisStore
 from agentwinter_sessions.settings import Settings
 from tests.test_archive import document
 
+from agentwinter_core.query import run_query
 from tests.helpers import archivers
-from tests.helpers.app import AGENTWINTER, project_env
+from tests.helpers.app import AGENTWINTER, make_app, project_env
 
 pytestmark = pytest.mark.usefixtures("archive_on")  # these tests are about the archive, or search it
 
@@ -207,3 +209,24 @@ def test_ctrl_d_at_the_prompt_leaves_the_archiving_to_a_background_archiver(env)
     assert "import time:" in shown and HEAVY.findall(shown) == []
     archivers.wait_all(archive_dir())
     assert len(Archive(archive_dir()).versions()) == 1
+
+
+def sweeping_archiver(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A sweeping archiver, as a run starts it, reporting every module it imports (-X importtime)."""
+    argv = [sys.executable, "-X", "importtime", "-m", "agentwinter_sessions.archiver", str(archive_dir()), "--sweep"]
+    return subprocess.run(argv, input="", capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.slow
+def test_a_sweep_with_nothing_to_archive_never_imports_lancedb(env, fake_api, monkeypatch):
+    app, agent = make_app(env)
+    run_query(app, agent, "far from expiry")  # 45 minutes to live: not the sweep's
+    idle = sweeping_archiver(env)
+    assert idle.returncode == 0 and HEAVY.findall(idle.stderr) == [], idle.stderr[-2000:]
+    assert archived(archive_dir()) == {}
+    monkeypatch.setenv("AGENTWINTER_SESSION_TTL", "60")
+    app, agent = make_app(env)
+    run_query(app, agent, "close to expiry")
+    busy = sweeping_archiver(env)
+    assert busy.returncode == 0 and HEAVY.findall(busy.stderr), busy.stderr[-2000:]
+    assert archived(archive_dir()) == {tracker(app).state.id: 1}  # the one that expires soon, alone
