@@ -273,9 +273,11 @@ def test_without_lancedb_archive_commands_say_how_to_install_it(env, monkeypatch
 
 @pytest.mark.usefixtures("archive_on")
 @pytest.mark.slow
-def test_an_exit_right_after_a_query_starts_one_archiver_that_sweeps_and_archives(env, fake_api):
+def test_an_exit_right_after_a_query_starts_one_archiver_that_sweeps_and_archives(env, fake_api, monkeypatch):
+    from agentwinter_sessions import archiving
     from agentwinter_sessions.archive import archived
 
+    monkeypatch.setattr(archiving, "SWEEP_DELAY", 600.0)  # however slow this machine, the exit comes first
     app, agent = make_app(env)
     run_query(app, agent, "a quick question")
     keeper = tracker(app).archive
