@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("lancedb")
 
-from agentwinter_sessions import archiver, tracker
+from agentwinter_sessions import archiver, archiving, tracker
 from agentwinter_sessions.archive import Archive, archived
 from agentwinter_sessions.archiving import ArchiveKeeper
 from agentwinter_sessions.connect import target
@@ -219,6 +219,7 @@ def sweeping_archiver(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_a_sweep_with_nothing_to_archive_never_imports_lancedb(env, fake_api, monkeypatch):
+    monkeypatch.setattr(archiving, "SWEEP_DELAY", 600.0)  # the runs' own sweeps stay out of the way
     app, agent = make_app(env)
     run_query(app, agent, "far from expiry")  # 45 minutes to live: not the sweep's
     idle = sweeping_archiver(env)
