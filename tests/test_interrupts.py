@@ -3,7 +3,6 @@ by their exit code that a query failed."""
 
 from __future__ import annotations
 
-import os
 import select
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 from agentwinter_core import hookimpl
 from agentwinter_core.repl import prompt_history, run_lines
 from tests.helpers import fake_api as fake
+from tests.helpers.app import cli_env as installed_cli_env
 from tests.helpers.app import core_app, talk_to
 from tests.helpers.pty_session import PtySession
 
@@ -54,10 +54,7 @@ def test_failed_queries_are_counted(fake_api, make_app):
 
 
 def cli_env(fake_api, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWINTER_", "ANTHROPIC_"))}
-    env.update(fake_api.env(), XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
-    env["AGENTWINTER_DISABLE_PLUGINS"] = "sessions"
-    return env
+    return installed_cli_env(fake_api, tmp_path, AGENTWINTER_DISABLE_PLUGINS="sessions")  # the core alone
 
 
 @pytest.mark.slow
