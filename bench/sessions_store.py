@@ -285,7 +285,7 @@ def commandstats(client: Any) -> dict[str, int]:
     name, so nothing is counted twice (the calls of one command cost alike)."""
     stats = {name[8:]: row for name, row in client.info("commandstats").items()}
     scripted = stats.get("eval", {}).get("calls", 0)
-    inner = dict.fromkeys(("hget", "rename", "hset", "pexpire", "pttl"), scripted)  # what SAVE calls once per run
+    inner = dict.fromkeys(("hget", "rename", "hset"), scripted)  # what SAVE calls once per run
     return {
         name: row["usec"] - row["usec"] * min(inner.get(name, 0), row["calls"]) // row["calls"]
         for name, row in stats.items()

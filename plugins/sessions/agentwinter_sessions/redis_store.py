@@ -54,7 +54,6 @@ if ARGV[1] ~= '' and current and current ~= ARGV[1] and redis.call('EXISTS', KEY
 end
 redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('HSET', KEYS[2], 'version', ARGV[2], 'summary', ARGV[3], 'length', ARGV[4])
-redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
 return false
 """
 
@@ -162,6 +161,7 @@ class RedisStore:
         def commands(pipe: Any) -> None:
             pipe.set(upload, raw, ex=self.ttl)  # big values never pass through Lua (3x a SET's time)
             pipe.execute_command("EVAL", SAVE, 3, *keys, "" if expected is None else expected, version, meta, len(raw))
+            pipe.expire(keys[1], self.ttl)  # not in the script: from Lua a call costs several times the command
             if index:
                 self._index(pipe, session_id, summary, now)
 
