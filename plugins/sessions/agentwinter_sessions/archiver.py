@@ -128,10 +128,11 @@ def due(archive_dir: Path, sweeping: tuple[Any, int, str] | None) -> bool:
         return True
     if sweeping is None:
         return False
+    from agentwinter_sessions import lifecycle
+
     store, within, who = sweeping
-    done = archived(archive_dir)
     with contextlib.suppress(StoreError):  # Redis away: the run said so, and the next sweep catches up
-        return any(done.get(session_id, 0) < version for session_id, version in store.expiring(within, who))
+        return bool(lifecycle.unarchived(store, archived(archive_dir), within, who))
     return False
 
 

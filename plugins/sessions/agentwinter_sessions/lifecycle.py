@@ -207,15 +207,16 @@ def archive_one(store: SessionStore, archive: Any, session_id: str) -> bool:
     return archive.put(document, raw.rstrip())
 
 
+def unarchived(store: SessionStore, archived: dict[str, int], within: int, owner: str | None) -> list[str]:
+    """The sessions (of ``owner``, or everyone's: None) that expire within ``within`` seconds at a version
+    ``archived`` (id -> version) lacks."""
+    return [i for i, version in store.expiring(within, owner) if archived.get(i, 0) < version]
+
+
 def sweep(store: SessionStore, archive: Any, within: int, owner: str | None = None) -> int:
     """Archive every session (of ``owner``, or everyone's: None) that expires within ``within`` seconds and
     is not archived at its version."""
-    archived = archive.versions()
-    done = 0
-    for session_id, version in store.expiring(within, owner):
-        if archived.get(session_id, 0) < version and archive_one(store, archive, session_id):
-            done += 1
-    return done
+    return sum(archive_one(store, archive, i) for i in unarchived(store, archive.versions(), within, owner))
 
 
 def export_markdown(document: dict[str, Any]) -> str:
