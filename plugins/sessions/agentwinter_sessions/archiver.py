@@ -111,13 +111,11 @@ def _note(path: Path, line: str) -> None:
 def _sweeping() -> tuple[Any, int, str]:
     """The store, margin and owner of a sweep, with this user's settings (as ``agentwinter sessions`` reads them)."""
     from agentwinter_core.api import load_config
-    from agentwinter_sessions.redis_store import RedisStore
     from agentwinter_sessions.settings import Settings
     from agentwinter_sessions.tracking import owner
 
     settings = Settings.load(load_config(), lambda _line: None)  # the run said them
-    store = RedisStore(settings.target, settings.ttl_seconds, settings.key_prefix, seal=settings.seal)
-    return store, settings.archive_margin_seconds, owner()  # this user's sessions only
+    return settings.store(), settings.archive_margin_seconds, owner()  # this user's sessions only
 
 
 def due(archive_dir: Path, sweeping: tuple[Any, int, str] | None) -> bool:

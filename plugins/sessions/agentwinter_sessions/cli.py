@@ -37,13 +37,10 @@ class Context:
     """What every sub-command needs: settings, the store, the archive (None without the extra)."""
 
     def __init__(self) -> None:
-        from agentwinter_sessions.redis_store import RedisStore
         from agentwinter_sessions.tracking import owner
 
         self.settings = settings()
-        self.store = RedisStore(
-            self.settings.target, self.settings.ttl_seconds, self.settings.key_prefix, seal=self.settings.seal
-        )
+        self.store = self.settings.store()
         self.owner = owner()  # who runs this: sessions of others are left alone without --all-users
         OPENED.append(self.store)
 

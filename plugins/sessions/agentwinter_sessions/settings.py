@@ -63,6 +63,12 @@ class Settings:
         """The Redis, for messages (no password)."""
         return self.target.shown
 
+    def store(self) -> Any:  # -> RedisStore
+        """The Redis store these settings describe (redis-py is imported only now)."""
+        from agentwinter_sessions.redis_store import RedisStore
+
+        return RedisStore(self.target, self.ttl_seconds, self.key_prefix, seal=self.seal)
+
     def ttl_text(self) -> str:
         minutes, seconds = divmod(self.ttl_seconds, 60)
         return f"{minutes} min" if not seconds else f"{self.ttl_seconds} s"

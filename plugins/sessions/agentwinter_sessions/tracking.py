@@ -62,11 +62,7 @@ class Tracker:
     @property
     def store(self) -> SessionStore:
         if self._store is None:
-            from agentwinter_sessions.redis_store import RedisStore  # redis-py loads with the first query only
-
-            self._store = RedisStore(
-                self.settings.target, self.settings.ttl_seconds, self.settings.key_prefix, seal=self.settings.seal
-            )
+            self._store = self.settings.store()  # redis-py loads with the first query only
         return self._store
 
     @property
