@@ -6,12 +6,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentwinter_core.api import Config, Setting, boolean, data_dir, positive_int, read_settings, whole_number
 from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import DEFAULT_URL, ConfigError, Target, target
 from agentwinter_sessions.sealing import Seal
+
+if TYPE_CHECKING:  # redis-py loads with the first query, not with the settings
+    from agentwinter_sessions.redis_store import RedisStore
 
 # A key prefix an ACL key pattern (~PREFIX:*) can name, that keeps Cluster hash tags intact: no braces,
 # no glob characters, no spaces.
@@ -63,7 +66,7 @@ class Settings:
         """The Redis, for messages (no password)."""
         return self.target.shown
 
-    def store(self) -> Any:  # -> RedisStore
+    def store(self) -> RedisStore:
         """The Redis store these settings describe (redis-py is imported only now)."""
         from agentwinter_sessions.redis_store import RedisStore
 
