@@ -20,7 +20,7 @@ Side by side in one run, one table per section:
 2. round trips per query: calls of redis-py's public ``Connection.send_packed_command`` during the two
    hooks (a pipeline is one per node), in a separate counted replay; target <= 2;
 3. Redis CPU per query: ``INFO commandstats`` usec summed over all commands after ``CONFIG RESETSTAT``, the
-   least of 3 replays each (the commands a script calls count twice: alone and inside EVAL); target <= 2x;
+   least of 3 replays each (the commands of a MULTI count twice: alone and inside EXEC); target <= 2x;
 4. memory: ``MEMORY USAGE`` of the final document key against its JSON length (``STRLEN``), the meta key's,
    and a plain SET of the same bytes for comparison; target <= 1.2x;
 5. listing with 1k / 10k / 100k sessions among 100k other keys, written under the store's own key names
@@ -172,18 +172,13 @@ def background(tracker: Any) -> None:
     tracker.archive.wait()
 
 
-def floor_query(client: Any, value: bytes, empty_script: bool = False) -> None:
+def floor_query(client: Any, value: bytes) -> None:
     client.get(FLOOR_KEY)
     client.set(FLOOR_KEY, value, ex=TTL)
-    if empty_script:  # what any compare-and-set in Lua pays before its first command (section 3)
-        client.eval("return false", 0)
 
 
-def replay(
-    app: Any, tracker: Any, turns: list[list[dict]], floor: Any = None, sends: Sends | None = None, empty: bool = False
-) -> Replay:
-    """The 40 turns through the hooks; with a ``floor`` client, each query's floor right after it (with
-    ``empty``, and an empty script)."""
+def replay(app: Any, tracker: Any, turns: list[list[dict]], floor: Any = None, sends: Sends | None = None) -> Replay:
+    """The 40 turns through the hooks; with a ``floor`` client, each query's floor right after it."""
     run, result = Replay(), QueryResult("q", Usage(), 0.0)
 
     def step(function: Callable[[], Any], trips: list[int], side: int) -> float:
@@ -204,7 +199,7 @@ def replay(
         if floor is not None:
             run.values.append(tracker.store.client.get(document_key(tracker.state.id)))
             run.floor_trips.append(0)
-            run.floor.append(step(lambda: floor_query(floor, run.values[-1], empty), run.floor_trips, 1))
+            run.floor.append(step(lambda: floor_query(floor, run.values[-1]), run.floor_trips, 1))
     if tracker.state.dirty or tracker.state.unsaved:
         raise RuntimeError(f"a query was not saved: {app.ui.err.file.getvalue()}")
     run.session_id = tracker.state.id
@@ -280,12 +275,12 @@ def trips_table(counted: Replay) -> int:
 
 # ---- Redis CPU and memory on one server -------------------------------------------------------------------
 def commandstats(client: Any) -> dict[str, int]:
-    """usec per command since the last CONFIG RESETSTAT (which counts itself: left out). A command a script
-    calls is counted both under its name and in the script's EVAL: its share of calls is left out of its
-    name, so nothing is counted twice (the calls of one command cost alike)."""
+    """usec per command since the last CONFIG RESETSTAT (which counts itself: left out). A command run inside
+    a MULTI/EXEC is counted both under its name and in the EXEC: its share of calls is left out of its name,
+    so nothing is counted twice (the calls of one command cost alike)."""
     stats = {name[8:]: row for name, row in client.info("commandstats").items()}
-    scripted = stats.get("eval", {}).get("calls", 0)
-    inner = dict.fromkeys(("hget", "rename", "hset"), scripted)  # what SAVE calls once per run
+    execs = stats.get("exec", {}).get("calls", 0)
+    inner = dict.fromkeys(("set", "hset", "expire"), execs)  # what a save's transaction runs once
     return {
         name: row["usec"] - row["usec"] * min(inner.get(name, 0), row["calls"]) // row["calls"]
         for name, row in stats.items()
@@ -304,12 +299,11 @@ def redis_cpu(url: str, turns: list[list[dict]], replays: int = 3) -> float:
             app, tracker = make_tracker(url, cleanup=True)
             client.config_resetstat()
             floor.config_resetstat()
-            replay(app, tracker, turns, floor, empty=True)
+            replay(app, tracker, turns, floor)
             ours = commandstats(client)
             ours.pop("get")  # the replay reads what we stored, for the floor: not ours
             mine.append(ours)
             theirs.append(commandstats(floor))
-    empty = min(stats.pop("eval") for stats in theirs)  # the floor's server ran an empty script after each query
     ours, floor_stats = (min(stats, key=lambda found: sum(found.values())) for stats in (mine, theirs))
     ratio = sum(ours.values()) / sum(floor_stats.values())
     print(f"\n3. Redis CPU per query (INFO commandstats usec summed over all commands; least of {replays} replays)")
@@ -317,8 +311,6 @@ def redis_cpu(url: str, turns: list[list[dict]], replays: int = 3) -> float:
           f"{ratio:.2f}x")  # fmt: skip
     top = sorted(ours.items(), key=lambda item: -item[1])[:9]
     print("   ours by command (us/query): " + ", ".join(f"{name} {usec / len(turns):.1f}" for name, usec in top))
-    print(f"   an empty script (EVAL 'return false') on the floor's server: {empty / len(turns):.1f} us/query, "
-          f"{empty / sum(floor_stats.values()):.2f}x the floor: where any compare-and-set in Lua starts")  # fmt: skip
     return ratio
 
 

@@ -109,10 +109,9 @@ def resume_in(app, session_id: str) -> None:
     switching.open_session(tracker(app), session_id)
 
 
-def is_save(keys) -> bool:
-    """The keys a save's round trip names (the document first, its meta, the indexes), not the archive
-    sweep's, which runs in a thread of its own and names the index alone."""
-    return len(keys) > 2 and keys[0].startswith("agentwinter:session:") and "agentwinter:index" in keys
+def is_save(commands) -> bool:
+    """The commands of a save's writing round trip (``Transaction.send``): MULTI, the document's SET, ... EXEC."""
+    return commands[0] == ("MULTI",) and ("EXEC",) in commands
 
 
 def user_texts(messages) -> list[str]:

@@ -2,7 +2,8 @@
 
 Thin hook layer; the work is in ``tracking.py`` (the run's current session, saved after each query),
 ``switching.py`` (resume, name, fork), ``store.py`` (the store's interface) with ``redis_store.py`` (Redis,
-imported only when the first query is saved), and ``commands.py`` / ``cli.py`` (the REPL's and the shell's).
+imported only when the first query is saved; its compare-and-set in ``transaction.py``), and ``commands.py`` /
+``cli.py`` (the REPL's and the shell's).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def cause(exc: BaseException, where: str) -> str:
     import redis
     from redis import exceptions as e
 
-    text = _first_line(exc)
+    text = _first_line(exc).removeprefix("Transaction discarded because of: ")  # an EXEC refused: say why
     if isinstance(exc, e.AuthenticationError) or re.search(r"WRONGPASS|NOAUTH|invalid username-password", text):
         return f"authentication to Redis at {where} failed ({text}): check the username and password in redis_url"
     if "SSL" in text or "TLS" in text or "certificate" in text.lower():

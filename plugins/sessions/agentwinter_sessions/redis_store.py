@@ -7,21 +7,23 @@ so an ACL user limited to ``~agentwinter:alice:*`` reaches every key of its sess
   (with a key, the document encrypted: sealing.py; the meta hash stays readable);
 - ``agentwinter:meta:{agentwinter:session:<id>}``: hash of version, length and listing summary, same TTL.
   Its hash tag is the document's own key name, so both live in one cluster slot and a compare-and-set
-  over the two is one script on one node, while the document keeps its plain, documented name;
-- ``agentwinter:upload:{…}:<token>`` (a value on its way in, renamed onto the document by the save
-  script, expires by itself) and ``agentwinter:quarantine:{…}:<time>`` (an unusable value set aside, 7 days);
+  over the two is one transaction on one node, while the document keeps its plain, documented name;
+- ``agentwinter:quarantine:{…}:<time>``: an unusable value set aside, kept 7 days;
 - ``agentwinter:index``, ``agentwinter:dir:<digest of the repository identity>`` (of the directory for a
   session without one) and ``agentwinter:owner:<digest of the owner>``: sorted sets, member id, score
   the expiry time, so listing one directory costs O(its sessions); ``agentwinter:names``: owner, a tab and
   the name -> id (names are per owner; a bare name field, as written before owners, names an unowned session).
   Indexes expire a day after their last write and entries of vanished sessions are pruned when met.
 
-A query costs two round trips: ``touch`` before it, ``save`` after it (each one pipeline). Every save
-sends the whole value: simple, never padded, and it cannot append into a value changed behind our back.
+A query costs two round trips: ``touch`` before it watches the document and its meta and reads them,
+``save`` after it writes both in a MULTI/EXEC that Redis refuses when either changed since
+(transaction.py). Every save sends the whole value: simple, never padded, and it cannot append into a
+value changed behind our back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import re
@@ -30,11 +32,15 @@ import time
 from typing import Any
 
 import orjson
+from redis.exceptions import AskError, MovedError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentwinter_sessions import sealing
 from agentwinter_sessions.connect import Target, client
 from agentwinter_sessions.failures import Corrupt, translated
 from agentwinter_sessions.store import Page, Row, Summary
+from agentwinter_sessions.transaction import Transaction, node_pool
 
 BASE = "agentwinter"  # the default key prefix; the names below are those of the default
 INDEX = f"{BASE}:index"
@@ -43,19 +49,6 @@ INDEX_SECONDS = 24 * 3600  # an index outlives its newest session by at least th
 INDEX_REFRESH = 60.0  # seconds: how stale a session's index score (its expiry time) may get
 QUARANTINE_SECONDS = 7 * 24 * 3600
 CANDIDATES = 500  # sessions read per round trip when listing
-
-# KEYS: document, meta, upload. ARGV: expected version ('' = any), version, summary, length.
-# Writes unless another writer stored a different version of a document that still exists.
-SAVE = """
-local current = redis.call('HGET', KEYS[2], 'version')
-if ARGV[1] ~= '' and current and current ~= ARGV[1] and redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('DEL', KEYS[3])
-  return current
-end
-redis.call('RENAME', KEYS[3], KEYS[1])
-redis.call('HSET', KEYS[2], 'version', ARGV[2], 'summary', ARGV[3], 'length', ARGV[4])
-return false
-"""
 
 # KEYS: names. ARGV: name, the owner we saw ('' = none), id, old name. Sets the name only if its owner
 # is still the one we saw; answers the owner otherwise.
@@ -118,10 +111,10 @@ class RedisStore:
         self.seal = seal  # with a key, documents are stored encrypted (sealing.py)
         self._sealed: dict[str, tuple[int, int]] = {}  # id -> (stored, document) length of what we sealed or opened
         self._client: Any = None
-        self._token = secrets.token_hex(4)  # this process's upload key
+        self._transaction: Transaction | None = None  # the connection that watches, from a touch to its save
+        self._watched: tuple[str, int, int] | None = None  # (id, version, length) seen by the WATCH still on
         self._notices: list[str] = []
-        # What this process last wrote into the indexes: they order by expiry, which a minute does not change
-        # much, so most saves skip the four index commands (and half the Redis time of a save).
+        # What this process last wrote into the indexes (see _index).
         self._indexed: dict[str, tuple[str, str, float]] = {}  # id -> (place, name, next refresh)
 
     @property
@@ -144,50 +137,73 @@ class RedisStore:
 
     @translated(_where)
     def save(self, session_id: str, raw: bytes, version: int, expected: int | None, summary: Summary) -> bool:
-        upload = f"{self.base}:upload:{{{document_key(session_id, self.base)}}}:{self._token}"
-        keys = (document_key(session_id, self.base), meta_key(session_id, self.base), upload)
         if self.seal is not None:  # the first query is message text: it stays out of the readable summary
             summary = dataclasses.replace(summary, first_query="")
             readable = {"id": session_id, **summary.__dict__, "message_count": summary.messages}
             del readable["messages"], readable["first_query"]  # a count in clear, not the text
             length, raw = len(raw), self.seal.seal(raw, readable)
             self._sealed[session_id] = (len(raw), length)
-        meta = orjson.dumps(summary.__dict__)
-
         now = time.time()
-        last = self._indexed.get(session_id)
-        index = last is None or last[:2] != (summary.place, summary.name) or now >= last[2]
-
-        def commands(pipe: Any) -> None:
-            pipe.set(upload, raw, ex=self.ttl)  # big values never pass through Lua (3x a SET's time)
-            pipe.execute_command("EVAL", SAVE, 3, *keys, "" if expected is None else expected, version, meta, len(raw))
-            pipe.expire(keys[1], self.ttl)  # not in the script: from Lua a call costs several times the command
-            if index:
-                self._index(pipe, session_id, summary, now)
-
-        indexes = (*self._indexes(summary), self.names)
-        saved = self._run(commands, keys=(*keys[:2], *indexes))[1] is None
+        index = self._index(session_id, summary, now)
+        document = document_key(session_id, self.base)
+        along = [command for command in index if node_pool(self.client, command[1]) is node_pool(self.client, document)]
+        try:
+            replies = self._write(session_id, expected, (raw, version, orjson.dumps(summary.__dict__)), along)
+        finally:
+            self._release()
+        if replies is None:
+            return False
         if index:
+            if len(along) < len(index) or any(isinstance(reply, Exception) for reply in replies[1:]):
+                listed = self._indexes(summary)
+                self._run(lambda pipe: [pipe.execute_command(*command) for command in index], keys=listed)
             self._indexed[session_id] = (summary.place, summary.name, now + INDEX_REFRESH)
-        return saved
+        return replies[0] is not None  # None: Redis refused the EXEC, a watched key changed since the WATCH
+
+    def _write(self, session_id: str, expected: int | None, value: tuple[bytes, int, bytes], along: list[Any]) -> Any:
+        """Write the document and its meta in a MULTI/EXEC under the WATCH of both, with ``along`` after the EXEC:
+        the EXEC's reply and those of ``along``; None when the WATCH saw another writer's version."""
+        document, meta = document_key(session_id, self.base), meta_key(session_id, self.base)
+        raw, version, summary = value
+        for attempt in range(2):  # the second after a lost connection, a moved slot, a key set aside
+            watched = self._watched is not None and self._watched[0] == session_id
+            creating = expected == 0 and not watched and not attempt
+            if creating:  # a new session: nothing to read first; the document only if there is none, the
+                # version only if there is none (a document met after all: the second try compares its version)
+                block = [("UNWATCH",), ("MULTI",), ("SET", document, raw, "EX", self.ttl, "NX")]
+                block += [("HSETNX", meta, "version", version), ("HSET", meta, "summary", summary, "length", len(raw))]
+            else:
+                stored, length = self._seen(session_id, fresh=attempt > 0)
+                if expected is not None and stored and stored != expected and length:
+                    return None  # another writer stored another version, and the document still exists
+                block = [("MULTI",), ("SET", document, raw, "EX", self.ttl)]
+                block += [("HSET", meta, "version", version, "summary", summary, "length", len(raw))]
+            block += [("EXPIRE", meta, self.ttl), ("EXEC",)]
+            try:
+                replies = self._round_trip(document, *block, *along)
+            except (RedisConnectionError, RedisTimeoutError):
+                if attempt:
+                    raise
+                continue  # the EXEC may have run: the next WATCH's read tells (our version: the merge sees it)
+            done = replies[len(block) - 1]  # None: refused, a watched key changed
+            answers = [*replies[: len(block) - 1], *(done if isinstance(done, list) else [done])]
+            error = next((reply for reply in answers if isinstance(reply, Exception)), None)
+            if error is None and not (creating and done[0] is None):  # (SET NX met a document)
+                return [done, *replies[len(block) :]]
+            if error is not None and (attempt or not self._mended(error, (document, meta))):
+                raise error
+        raise AssertionError("unreachable")
 
     @translated(_where)
     def touch(self, session_id: str) -> tuple[int, int] | None:
         document, meta = document_key(session_id, self.base), meta_key(session_id, self.base)
-        alive, _, version, length = self._run(
-            lambda pipe: [
-                pipe.expire(document, self.ttl),
-                pipe.expire(meta, self.ttl),
-                pipe.hget(meta, "version"),
-                pipe.strlen(document),
-            ],
-            keys=(document, meta),
-        )
+        alive, _ = self._watch(session_id, ("EXPIRE", document, self.ttl), ("EXPIRE", meta, self.ttl))
         if not alive:
             self._indexed.pop(session_id, None)  # gone, and maybe pruned: the next save indexes it again
             return None
+        _, version, length = self._watched  # type: ignore[misc]
         stored, plain = self._sealed.get(session_id, (None, 0))
-        return self._version(version, session_id), plain if int(length) == stored else int(length)
+        return version, plain if length == stored else length
 
     @translated(_where)
     def delete(self, session_id: str) -> bool:
@@ -372,6 +388,79 @@ class RedisStore:
         }
 
     # ---- helpers ------------------------------------------------------------------------------------------
+    def _watch(self, session_id: str, *first: tuple[Any, ...]) -> list[Any]:
+        """WATCH the document and its meta and read what a save compares (version, length), in one round trip
+        after ``first`` (before the WATCH: a write of ours after it would void it); the replies of ``first``.
+        What it saw stays in ``_watched`` until the save's EXEC ends the WATCH."""
+        document, meta = document_key(session_id, self.base), meta_key(session_id, self.base)
+        commands = (("UNWATCH",), *first, ("WATCH", document, meta), ("HGET", meta, "version"), ("STRLEN", document))
+        self._watched = None
+        for attempt in range(3):
+            try:
+                replies = self._round_trip(document, *commands)
+            except (RedisConnectionError, RedisTimeoutError):
+                if attempt == 2:
+                    raise
+                self._refresh(document)
+                continue
+            error = next((reply for reply in replies if isinstance(reply, Exception)), None)
+            if error is None:
+                break
+            if attempt == 2 or not self._mended(error, (document, meta)):
+                raise error
+        *answers, _, version, length = replies[1:]
+        self._watched = (session_id, self._version(version, session_id), int(length))
+        return answers
+
+    def _seen(self, session_id: str, fresh: bool) -> tuple[int, int]:
+        """(version, length) as the WATCH on the session's keys saw them: the touch's, else a new one. A value
+        of the wrong kind where the document belongs is set aside (and said) before a save writes over it."""
+        watched, self._watched = self._watched, None
+        if fresh or watched is None or watched[0] != session_id:
+            try:
+                self._watch(session_id)
+            except Corrupt as exc:
+                self._set_aside(document_key(session_id, self.base), str(exc))
+                self._watch(session_id)
+            watched, self._watched = self._watched, None
+        return watched[1:]  # type: ignore[index]
+
+    def _round_trip(self, key: str, *commands: tuple[Any, ...]) -> list[Any]:
+        """``commands`` in one round trip on the connection that watches, to the server that holds ``key``."""
+        pool = node_pool(self.client, key)
+        if self._transaction is not None and self._transaction.pool is not pool:
+            self._release()
+        if self._transaction is None:
+            self._transaction = Transaction(pool)
+        try:
+            return self._transaction.send(*commands)
+        finally:
+            if not self._transaction.watching:
+                self._watched = None  # what a WATCH saw means nothing once it is over
+
+    def _release(self) -> None:
+        """Give the transaction's connection back (it watches nothing once its EXEC ran)."""
+        if self._transaction is not None:
+            self._transaction.release()
+            self._transaction, self._watched = None, None
+
+    def _mended(self, error: Exception, keys: tuple[str, ...]) -> bool:
+        """Whether another try can get past ``error``: a moved slot (the client learns its new owner) or a key
+        of the wrong kind (set aside)."""
+        if isinstance(error, (MovedError, AskError)):
+            self._refresh(keys[0])
+            return True
+        if str(error).startswith("WRONGTYPE"):
+            self._set_aside_mistyped(keys)
+            return True
+        return False
+
+    def _refresh(self, key: str) -> None:
+        """One plain command through the client, so that it finds the server of ``key`` again (a cluster
+        follows the moved slot; a sentinel names the new primary on the next connect)."""
+        with contextlib.suppress(RedisError):  # the next try says what is wrong
+            self.client.exists(key)
+
     def _run(self, commands: Any, keys: tuple[str, ...] = ()) -> list[Any]:
         """One round trip (one pipeline, or one per node on a cluster); raises the first error reply.
         Of ``keys`` (those the commands use), one holding the wrong kind of value is set aside and the
@@ -420,13 +509,19 @@ class RedisStore:
         owner = (owner_key(summary.owner, self.base),) if summary.owner else ()
         return (self.index, directory_key(summary.place, self.base), *owner)
 
-    def _index(self, pipe: Any, session_id: str, summary: Summary, now: float) -> None:
+    def _index(self, session_id: str, summary: Summary, now: float) -> list[tuple[Any, ...]]:
+        """The commands that list the session by its new expiry, when due: its indexes order by expiry, which a
+        minute does not change much, so most saves skip them."""
+        last = self._indexed.get(session_id)
+        if last is not None and last[:2] == (summary.place, summary.name) and now < last[2]:
+            return []
         keep = max(2 * self.ttl, INDEX_SECONDS)
+        commands: list[tuple[Any, ...]] = []
         for key in self._indexes(summary):
-            pipe.zadd(key, {session_id: now + self.ttl})
-            pipe.expire(key, keep)
+            commands += [("ZADD", key, now + self.ttl, session_id), ("EXPIRE", key, keep)]
         if summary.name:
-            pipe.expire(self.names, keep)
+            commands.append(("EXPIRE", self.names, keep))
+        return commands
 
     def _unindexed(self, pipe: Any, ids: list[str], directory: str | None, owner: str | None = None) -> None:
         pipe.zrem(self.index, *ids)

@@ -93,7 +93,7 @@ def test_ttl_is_set_and_slid_by_every_query(env, fake_api, redis_server, monkeyp
 
 
 def test_two_round_trips_per_query_and_no_full_reload(env, fake_api, redis_server, monkeypatch):
-    import redis.client
+    from redis.connection import AbstractConnection
 
     app, agent = make_app(env)
     run_query(app, agent, "one")
@@ -101,14 +101,15 @@ def test_two_round_trips_per_query_and_no_full_reload(env, fake_api, redis_serve
     client = redis_server.client(1)
     client.config_resetstat()
     trips = []
-    for cls, name in ((redis.client.Pipeline, "execute"), (redis.client.Redis, "execute_command")):
-        real = getattr(cls, name)
-        monkeypatch.setattr(cls, name, lambda self, *a, _real=real, **k: trips.append(1) or _real(self, *a, **k))
+    real = AbstractConnection.send_packed_command  # every round trip: a pipeline, a command, a transaction's
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", lambda *a, **k: trips.append(1) or real(*a, **k))
     run_query(app, agent, "three")
     monkeypatch.undo()
-    assert len(trips) == 2  # touch + save, one pipeline each
+    assert len(trips) == 2  # touch + save
     stats = client.info("commandstats")
-    assert "cmdstat_get" not in stats and stats["cmdstat_eval"]["calls"] == 1  # no reload of the whole value
+    assert "cmdstat_get" not in stats  # no reload of the whole value
+    assert stats["cmdstat_watch"]["calls"] == 1 and stats["cmdstat_exec"]["calls"] == 1  # the save's own WATCH
+    assert "cmdstat_eval" not in stats
 
 
 def test_new_sessions_and_cache_commands(env, fake_api, redis_server):
@@ -236,24 +237,26 @@ def test_turns_saved_by_another_terminal_between_queries_reach_the_model(env, fa
 
 
 def test_a_save_whose_answer_is_lost_is_not_applied_twice(env, fake_api, redis_server, monkeypatch):
-    """Redis ran the save but the reply was lost: the next save finds its own write, not another writer's."""
+    """Redis ran the save but the reply was lost: the save reads again, finds its own write (not another
+    writer's) and is done, in the same query."""
     import redis
-    from agentwinter_sessions.redis_store import RedisStore
+    from agentwinter_sessions.transaction import Transaction
 
     app, agent = make_app(env)
     run_query(app, agent, "one")
-    real, lost = RedisStore._run, []
+    real, lost = Transaction.send, []
 
-    def reply_lost_once(self, commands, keys=()):
-        replies = real(self, commands, keys)
-        if not lost and is_save(keys):
+    def reply_lost_once(self, *commands):
+        replies = real(self, *commands)
+        if not lost and is_save(commands):
             lost.append(True)
             raise redis.TimeoutError("reply lost")
         return replies
 
-    monkeypatch.setattr(RedisStore, "_run", reply_lost_once)
+    monkeypatch.setattr(Transaction, "send", reply_lost_once)
     run_query(app, agent, "two")
-    assert lost and "1 query not saved yet" in err(app)
+    assert lost and "not saved yet" not in err(app) and "another agentwinter" not in err(app)
+    assert user_texts(stored(redis_server, app)["messages"]) == ["one", "two"]
     run_query(app, agent, "three")
     document = stored(redis_server, app)
     assert user_texts(document["messages"]) == ["one", "two", "three"]
@@ -303,7 +306,8 @@ def test_every_save_stores_the_whole_document_compactly(env, fake_api, redis_ser
         assert document["version"] == tracker(app).state.version
         size = client.strlen(session_key(app))
         assert client.memory_usage(session_key(app)) <= 1.2 * size
-    assert client.keys("agentwinter:upload:*") == []  # upload keys are renamed, never left behind
+    kinds = {key.split(b":")[1] for key in client.keys("*")}  # nothing on its way in is left behind
+    assert kinds == {b"session", b"meta", b"index", b"dir", b"owner"}, kinds
 
 
 def test_redis_restored_from_an_older_snapshot_loses_no_turn(env, fake_api, redis_server):
@@ -333,19 +337,19 @@ def test_a_stored_session_emptied_by_undo_is_saved_empty(env, fake_api, redis_se
 
 
 def test_ctrl_c_while_saving_saves_anyway(env, fake_api, redis_server, monkeypatch):
-    from agentwinter_sessions.redis_store import RedisStore
+    from agentwinter_sessions.transaction import Transaction
 
     app, agent = make_app(env)
     run_query(app, agent, "one")
-    real, cut = RedisStore._run, []
+    real, cut = Transaction.send, []
 
-    def interrupted_once(self, commands, keys=()):
-        if not cut and is_save(keys):  # Ctrl-C lands while the save is on its way
+    def interrupted_once(self, *commands):
+        if not cut and is_save(commands):  # Ctrl-C lands while the save is on its way
             cut.append(True)
             raise KeyboardInterrupt
-        return real(self, commands, keys)
+        return real(self, *commands)
 
-    monkeypatch.setattr(RedisStore, "_run", interrupted_once)
+    monkeypatch.setattr(Transaction, "send", interrupted_once)
     result = run_query(app, agent, "two")  # no KeyboardInterrupt escapes the query
     assert cut and not result.error
     assert "interrupted while saving: saving once more" in err(app) and "not saved yet" not in err(app)

@@ -37,6 +37,37 @@ def test_save_is_a_compare_and_set_on_the_version(store):
     assert store.touch("nope") is None
 
 
+def test_a_touch_watches_so_a_write_between_it_and_the_save_wins(store, redis_server):
+    """The touch's WATCH stands for the compare: another process's save (or a hand's SET) between the touch
+    and the save makes Redis refuse the save's EXEC, and nothing is overwritten."""
+    other = RedisStore(target(redis_server.url(), {}), TTL)  # another terminal
+    put(store, "s1")
+    assert store.touch("s1") == (1, len(store.load("s1")[0]))
+    assert other.save("s1", b'{"theirs":2}', 2, 1, summary_of({}, 12))
+    assert not store.save("s1", b'{"mine":2}', 2, 1, summary_of({}, 10))
+    assert store.load("s1") == (b'{"theirs":2}', 2)
+    assert store.touch("s1") == (2, 12)
+    redis_server.client(1).set(document_key("s1"), b'{"by hand":1}', keepttl=True)
+    assert not store.save("s1", b'{"mine":3}', 3, 2, summary_of({}, 10))
+    assert store.load("s1") == (b'{"by hand":1}', 2)
+    assert store.touch("s1") == (2, 13) and store.save("s1", b'{"mine":3}', 3, 2, summary_of({}, 10))
+    assert store.load("s1") == (b'{"mine":3}', 3)
+
+
+def test_a_new_sessions_save_never_writes_over_a_stored_one(store, redis_server):
+    """A save expecting nothing stored, with no touch before it, is one round trip (SET NX): a document met
+    there after all is never written over; the save says another writer was first, as a merge needs."""
+    raw = put(store, "s1")
+    client = redis_server.client(1)
+    assert not store.save("s1", b'{"new":1}', 1, 0, summary_of({}, 9))  # version 1 is there: another writer's
+    assert store.load("s1") == (raw, 1)
+    client.delete(meta_key("s1"))  # a document without its meta (evicted, say)
+    assert not store.save("s1", b'{"new":1}', 1, 0, summary_of({}, 9))
+    assert store.load("s1") == (raw, 1)  # kept; its meta numbers it 1, the version a merge builds on
+    assert store.save("s1", b'{"merged":2}', 2, 1, summary_of({}, 12))
+    assert store.load("s1") == (b'{"merged":2}', 2) and client.ttl(meta_key("s1")) > 0
+
+
 def test_a_directory_lists_its_own_sessions_without_reading_the_others(store, redis_server):
     for i in range(3):
         put(store, f"here-{i}", "/here")

@@ -143,7 +143,7 @@ def test_a_read_only_replica_says_so_and_keeps_the_queries(env, fake_api, monkey
 @pytest.mark.parametrize(
     ("rules", "expected", "listing"),
     [
-        (["on", ">pw", "~agentwinter:*", "+@all", "-eval"], "denied command EVAL by ACL", "ZREVRANGE"),
+        (["on", ">pw", "~agentwinter:*", "+@all", "-exec"], "denied command EXEC by ACL", "ZREVRANGE"),
         (["on", ">other", "~*", "+@all"], "authentication to Redis at redis://agent:***@", ""),
     ],
 )
