@@ -77,6 +77,43 @@ def test_a_cluster_keeps_sessions_lists_them_and_says_where_they_are(env, fake_a
 
 
 @pytest.mark.slow
+def test_a_slot_moved_between_the_touch_and_the_save_keeps_the_query(env, fake_api, monkeypatch):
+    """The touch watches on the slot owner's connection; the slot moves to another node (resharding); the
+    save meets MOVED there, follows it with a fresh WATCH on the new owner, and stores the query."""
+    with Cluster(masters=3) as cluster:
+        monkeypatch.setenv("AGENTWINTER_REDIS_URL", "redis+cluster://" + ",".join(f"{h}:{p}" for h, p in cluster.nodes))
+        app, agent = make_app(env)
+        run_query(app, agent, "q1")
+        store, key = tracker(app).store, f"agentwinter:session:{tracker(app).state.id}"
+        real, moved = store.touch, []
+
+        def touch_then_reshard(session_id):
+            found = real(session_id)  # watched on the current owner of the slot
+            if moved:
+                return found
+            slot, owner = store.client.keyslot(key), store.client.get_node_from_key(key).port
+            target = next(port for port in cluster.ports if port != owner)
+            source, destination = RedisServer(owner).client(0), RedisServer(target).client(0)
+            ids = {port: RedisServer(port).client(0).execute_command("CLUSTER MYID").decode() for port in cluster.ports}
+            destination.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", ids[owner])
+            source.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", ids[target])
+            keys = source.execute_command("CLUSTER GETKEYSINSLOT", slot, 100)
+            source.execute_command("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys)
+            for port in cluster.ports:
+                RedisServer(port).client(0).execute_command("CLUSTER SETSLOT", slot, "NODE", ids[target])
+            moved.append((owner, target))
+            return found
+
+        monkeypatch.setattr(store, "touch", touch_then_reshard)
+        run_query(app, agent, "q2")
+        run_query(app, agent, "q3")
+        clean(app)
+        (owner, target), client = moved[0], cluster.client()
+        assert client.get_node_from_key(key).port == target != owner
+        assert user_texts(orjson.loads(client.get(key))["messages"]) == ["q1", "q2", "q3"]
+
+
+@pytest.mark.slow
 def test_a_plain_url_at_a_cluster_node_says_to_use_the_cluster_scheme(env, fake_api, monkeypatch):
     with Cluster() as cluster:
         monkeypatch.setenv("AGENTWINTER_REDIS_URL", f"redis://127.0.0.1:{cluster.ports[0]}/1")
