@@ -146,7 +146,8 @@ class RedisStore:
         now = time.time()
         index = self._index(session_id, summary, now)
         document = document_key(session_id, self.base)
-        along = [command for command in index if node_pool(self.client, command[1]) is node_pool(self.client, document)]
+        pool = node_pool(self.client, document)  # index keys on the document's server go in its round trip
+        along = [command for command in index if node_pool(self.client, command[1]) is pool]
         try:
             replies = self._write(session_id, expected, (raw, version, orjson.dumps(summary.__dict__)), along)
         finally:
